@@ -1,0 +1,81 @@
+# djangoops.fleet: the two commands of the README are `make demo` and `make test`.
+# Everything else is a step of those two, usable on its own.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTION_LINK := $(CURDIR)/.cache/collections/ansible_collections/djangoops/fleet
+LAB_INVENTORY := inventories/lab
+export DJANGOOPS_LAB_DIR := $(CURDIR)/.lab
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_FORCE_COLOR := $(if $(CI),0,1)
+export PY_COLORS := $(if $(CI),0,1)
+
+say = @printf '\n==> %s\n' "$(1)"
+
+.PHONY: help demo test venv engine images lab-up lab-down converge unit lint sanity molecule clean
+
+help:
+	@echo "make demo   # bring up the lab and run playbooks/site.yml against it"
+	@echo "make test   # unit tests, ansible-lint, ansible-test sanity, molecule default scenario"
+	@echo "make lab-down   # tear the lab down"
+
+$(BIN)/.installed: requirements.txt
+	$(call say,Creating $(VENV) with the pinned requirements)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+venv: $(BIN)/.installed $(COLLECTION_LINK)
+
+engine:
+	$(call say,Checking for a Docker engine)
+	scripts/ensure-engine.sh
+
+images: engine
+	$(call say,Building the lab images (logs in /tmp/djangoops-lab-logs))
+	tests/lab/build-images.sh
+
+lab-down: venv engine
+	$(call say,Removing any lab left from an earlier run)
+	ansible-playbook -i $(LAB_INVENTORY) tests/lab/down.yml
+
+lab-up: venv images lab-down
+	$(call say,Creating the lab)
+	ansible-playbook -i $(LAB_INVENTORY) tests/lab/up.yml
+
+converge: venv
+	$(call say,Running playbooks/site.yml against the lab)
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml
+
+demo: lab-up converge
+	$(call say,Checking the site from the lab client)
+	scripts/demo-summary.sh
+
+unit: venv
+	$(call say,Unit tests)
+	scripts/run-pytest.sh tests/unit
+
+lint: venv
+	$(call say,ansible-lint (production profile))
+	ansible-lint
+
+sanity: venv
+	$(call say,ansible-test sanity)
+	scripts/ansible-test.sh sanity
+
+molecule: venv images
+	$(call say,Molecule default scenario: create the lab, converge, idempotence, verify, destroy)
+	molecule test --scenario-name default
+
+test: unit lint sanity molecule
+	$(call say,All tests passed)
+
+clean: lab-down
+	rm -rf .cache

@@ -1,0 +1,213 @@
+import datetime
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+from unittest import mock
+
+from django.core.exceptions import ImproperlyConfigured
+from django.test import SimpleTestCase, TestCase
+from django.urls import reverse
+from django.utils import timezone
+
+from mysite.env import database_engine, parse_bool, parse_list
+from polls.middleware import SERVED_BY
+from polls.models import Question
+
+SETTINGS_FILE = Path(__file__).resolve().parent.parent / "mysite" / "settings.py"
+
+
+def create_question(question_text: str, days: int) -> Question:
+    """A question published `days` from now: negative in the past, positive to come."""
+    time = timezone.now() + datetime.timedelta(days=days)
+    return Question.objects.create(question_text=question_text, pub_date=time)
+
+
+def load_settings(**environ: str) -> ModuleType:
+    """Run settings.py afresh under exactly `environ`, without touching the live settings."""
+    spec = importlib.util.spec_from_file_location("settings_under_test", SETTINGS_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with mock.patch.dict(os.environ, environ, clear=True):
+        spec.loader.exec_module(module)
+    return module
+
+
+class QuestionModelTests(TestCase):
+    def test_was_published_recently_with_future_question(self) -> None:
+        time = timezone.now() + datetime.timedelta(days=30)
+        self.assertIs(Question(pub_date=time).was_published_recently(), False)
+
+    def test_was_published_recently_with_old_question(self) -> None:
+        time = timezone.now() - datetime.timedelta(days=1, seconds=1)
+        self.assertIs(Question(pub_date=time).was_published_recently(), False)
+
+    def test_was_published_recently_with_recent_question(self) -> None:
+        time = timezone.now() - datetime.timedelta(hours=23, minutes=59, seconds=59)
+        self.assertIs(Question(pub_date=time).was_published_recently(), True)
+
+
+class QuestionIndexViewTests(TestCase):
+    def test_no_questions(self) -> None:
+        response = self.client.get(reverse("polls:index"))
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "No polls are available.")
+        self.assertQuerySetEqual(response.context["latest_question_list"], [])
+
+    def test_past_question(self) -> None:
+        question = create_question("Past question.", days=-30)
+        response = self.client.get(reverse("polls:index"))
+        self.assertQuerySetEqual(response.context["latest_question_list"], [question])
+
+    def test_future_question(self) -> None:
+        create_question("Future question.", days=30)
+        response = self.client.get(reverse("polls:index"))
+        self.assertContains(response, "No polls are available.")
+        self.assertQuerySetEqual(response.context["latest_question_list"], [])
+
+    def test_future_question_and_past_question(self) -> None:
+        question = create_question("Past question.", days=-30)
+        create_question("Future question.", days=30)
+        response = self.client.get(reverse("polls:index"))
+        self.assertQuerySetEqual(response.context["latest_question_list"], [question])
+
+    def test_two_past_questions(self) -> None:
+        question1 = create_question("Past question 1.", days=-30)
+        question2 = create_question("Past question 2.", days=-5)
+        response = self.client.get(reverse("polls:index"))
+        self.assertQuerySetEqual(response.context["latest_question_list"], [question2, question1])
+
+
+class QuestionDetailViewTests(TestCase):
+    def test_future_question(self) -> None:
+        future_question = create_question("Future question.", days=5)
+        response = self.client.get(reverse("polls:detail", args=(future_question.id,)))
+        self.assertEqual(response.status_code, 404)
+
+    def test_past_question(self) -> None:
+        past_question = create_question("Past Question.", days=-5)
+        response = self.client.get(reverse("polls:detail", args=(past_question.id,)))
+        self.assertContains(response, past_question.question_text)
+
+
+class VoteViewTests(TestCase):
+    def test_vote_counts_and_redirects_to_results(self) -> None:
+        question = create_question("Vote?", days=-1)
+        choice = question.choice_set.create(choice_text="Yes")
+        response = self.client.post(reverse("polls:vote", args=(question.id,)), {"choice": choice.id})
+        self.assertRedirects(response, reverse("polls:results", args=(question.id,)))
+        choice.refresh_from_db()
+        self.assertEqual(choice.votes, 1)
+
+    def test_vote_without_choice_shows_error(self) -> None:
+        question = create_question("Vote?", days=-1)
+        response = self.client.post(reverse("polls:vote", args=(question.id,)), {})
+        self.assertContains(response, "You didn&#x27;t select a choice.")
+
+
+class ServedByTests(TestCase):
+    def test_header_names_the_host(self) -> None:
+        response = self.client.get(reverse("polls:index"))
+        self.assertEqual(response["X-Served-By"], SERVED_BY)
+        self.assertTrue(SERVED_BY)
+
+    def test_header_on_not_found(self) -> None:
+        response = self.client.get("/")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response["X-Served-By"], SERVED_BY)
+
+
+class EnvParsingTests(SimpleTestCase):
+    def test_parse_bool_false_values(self) -> None:
+        for value in ("False", "false", "", "0", "no", "off", None):
+            with self.subTest(value=value):
+                self.assertIs(parse_bool(value), False)
+
+    def test_parse_bool_true_values(self) -> None:
+        for value in ("True", "true", "1", "yes", "ON", " on "):
+            with self.subTest(value=value):
+                self.assertIs(parse_bool(value), True)
+
+    def test_parse_list(self) -> None:
+        self.assertEqual(parse_list("a.example, b.example,,"), ["a.example", "b.example"])
+        self.assertEqual(parse_list(""), [])
+        self.assertEqual(parse_list(None), [])
+
+    def test_database_engine(self) -> None:
+        cases = {
+            "postgresql_psycopg2": "django.db.backends.postgresql",
+            "django.db.backends.postgresql_psycopg2": "django.db.backends.postgresql",
+            "postgresql": "django.db.backends.postgresql",
+            "sqlite3": "django.db.backends.sqlite3",
+            "mysql": "django.db.backends.mysql",
+            "django.db.backends.sqlite3": "django.db.backends.sqlite3",
+            "custom.backend": "custom.backend",
+        }
+        for value, expected in cases.items():
+            with self.subTest(value=value):
+                self.assertEqual(database_engine(value), expected)
+
+
+class SettingsTests(SimpleTestCase):
+    def test_missing_secret_key_raises(self) -> None:
+        for environ in ({}, {"DJANGO_SECRET_KEY": ""}):
+            with self.subTest(environ=environ):
+                with self.assertRaisesMessage(ImproperlyConfigured, "DJANGO_SECRET_KEY"):
+                    load_settings(**environ)
+
+    def test_debug_false_string_is_false(self) -> None:
+        settings = load_settings(DJANGO_SECRET_KEY="x", DEBUG="False")
+        self.assertIs(settings.DEBUG, False)
+        self.assertIs(settings.SESSION_COOKIE_SECURE, True)
+        self.assertIs(settings.CSRF_COOKIE_SECURE, True)
+
+    def test_legacy_engine(self) -> None:
+        settings = load_settings(DJANGO_SECRET_KEY="x", DATABASE_ENGINE="postgresql_psycopg2")
+        self.assertEqual(settings.DATABASES["default"]["ENGINE"], "django.db.backends.postgresql")
+
+    def test_no_proxy_header_trust(self) -> None:
+        settings = load_settings(DJANGO_SECRET_KEY="x")
+        self.assertFalse(hasattr(settings, "SECURE_PROXY_SSL_HEADER"))
+        self.assertIs(settings.USE_X_FORWARDED_HOST, False)
+
+    def test_local_static_without_bucket(self) -> None:
+        settings = load_settings(DJANGO_SECRET_KEY="x")
+        self.assertEqual(
+            settings.STORAGES["staticfiles"]["BACKEND"],
+            "django.contrib.staticfiles.storage.StaticFilesStorage",
+        )
+        self.assertEqual(settings.STATIC_URL, "static/")
+
+    def test_s3_static_with_bucket(self) -> None:
+        settings = load_settings(
+            DJANGO_SECRET_KEY="x",
+            STATIC_BUCKET_NAME="polls-static",
+            STATIC_ENDPOINT_URL="https://s3.example.test/",
+            STATIC_ACCESS_KEY_ID="key",
+            STATIC_SECRET_KEY="secret",
+        )
+        staticfiles = settings.STORAGES["staticfiles"]
+        self.assertEqual(staticfiles["BACKEND"], "storages.backends.s3.S3Storage")
+        self.assertEqual(
+            staticfiles["OPTIONS"],
+            {
+                "access_key": "key",
+                "secret_key": "secret",
+                "bucket_name": "polls-static",
+                "endpoint_url": "https://s3.example.test",
+                "region_name": None,
+                "location": "static",
+                "default_acl": None,
+                "querystring_auth": False,
+                "file_overwrite": True,
+                "addressing_style": "path",
+            },
+        )
+        self.assertEqual(settings.STATIC_URL, "https://s3.example.test/polls-static/static/")
+        self.assertEqual(
+            settings.STORAGES["default"]["BACKEND"], "django.core.files.storage.FileSystemStorage"
+        )
+
+    def test_bucket_without_endpoint_raises(self) -> None:
+        with self.assertRaisesMessage(ImproperlyConfigured, "STATIC_ENDPOINT_URL"):
+            load_settings(DJANGO_SECRET_KEY="x", STATIC_BUCKET_NAME="polls-static")

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Build the lab's images locally: no public image registry can be reached from this machine.
+# A Debian minbase root file system (debootstrap) becomes the base; every other lab image and every
+# stand-in for a public image (python, nginx, certbot) is built FROM it with Debian's packages.
+# Images the machine already has are reused: the base is built once, the rest hit Docker's cache.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+base=djangoops-lab/debian:bookworm
+logdir=${LAB_LOG_DIR:-/tmp/djangoops-lab-logs}
+mkdir -p "$logdir"
+
+log() { printf '==> %s\n' "$*"; }
+
+debian_mirror() {
+  # The first URIs: line of the enabled Debian source; other files there are disabled third-party
+  # sources. Never hard-code the mirror: it belongs to the machine, not the project.
+  local src=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$src" ]; then
+    awk '/^URIs:/ {print $2; exit}' "$src"
+  else
+    awk '/^deb / && $2 ~ /^http/ {print $2; exit}' /etc/apt/sources.list
+  fi
+}
+
+build_base() {
+  if docker image inspect "$base" >/dev/null 2>&1; then
+    log "Reusing $base"
+    return
+  fi
+  local mirror rootfs
+  mirror=$(debian_mirror)
+  [ -n "$mirror" ] || { echo "No Debian mirror found in the apt sources" >&2; exit 1; }
+  rootfs=$(mktemp -d /tmp/djangoops-rootfs.XXXXXX)
+  log "Building $base with debootstrap (log: $logdir/debootstrap.log)"
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$logdir/debootstrap.log" 2>&1 \
+    || { echo "debootstrap failed; see $logdir/debootstrap.log" >&2; rm -rf "$rootfs"; exit 1; }
+  # bookworm-updates too, so images get the same point fixes the host has.
+  printf 'deb %s bookworm main\ndeb %s bookworm-updates main\n' "$mirror" "$mirror" \
+    >"$rootfs/etc/apt/sources.list"
+  # pip in containers must trust the same CA bundle as this machine (intercepting proxies).
+  mkdir -p "$rootfs/etc/ssl"
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/djangoops-lab-builder-ca.crt"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
+  rm -rf "$rootfs"
+}
+
+build() {
+  local name=$1 tag=$2
+  log "Building $tag"
+  if ! docker build --build-arg BASE_IMAGE="$base" -t "$tag" "$here/images/$name" \
+      >"$logdir/build-$name.log" 2>&1; then
+    echo "Building $tag failed; see $logdir/build-$name.log" >&2
+    tail -20 "$logdir/build-$name.log" >&2
+    exit 1
+  fi
+}
+
+build_base
+build server djangoops-lab/server:bookworm
+build services djangoops-lab/services:bookworm
+build python djangoops-lab/python:bookworm
+build nginx djangoops-lab/nginx:bookworm
+build certbot djangoops-lab/certbot:bookworm
+log "Building the polls example app image"
+if ! docker build --build-arg BASE_IMAGE=djangoops-lab/python:bookworm \
+    -t djangoops-lab/polls:1.0.0 "$here/../../examples/polls" >"$logdir/build-polls.log" 2>&1; then
+  echo "Building the polls image failed; see $logdir/build-polls.log" >&2
+  tail -20 "$logdir/build-polls.log" >&2
+  exit 1
+fi
+log "Lab images ready"

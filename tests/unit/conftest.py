@@ -1,0 +1,77 @@
+# Copyright (c) djangoops.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Make ``ansible_collections.djangoops.fleet`` importable for plain ``pytest`` runs.
+
+Collection code imports itself as ``ansible_collections.djangoops.fleet.plugins...``, which only
+resolves when the checkout sits at ``<root>/ansible_collections/djangoops/fleet``. A git clone
+usually does not (``/work/main`` is not), so at import time of this conftest, before any test
+module is collected and imports collection code, we:
+
+1. use the checkout's own root if it already sits in such a tree (``ansible-test units``, or a
+   clone made under ``ansible_collections/djangoops/fleet``); otherwise
+2. create a temporary root whose ``ansible_collections/djangoops/fleet`` is a symlink to the
+   checkout, removed again when pytest exits;
+3. put that root first on ``sys.path`` and install Ansible's collection loader with it as the
+   first collections path, as ``ansible-playbook`` does with ``ANSIBLE_COLLECTIONS_PATH``.
+
+Tests that start ``ansible-playbook`` get the same root from the ``collections_root`` fixture.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+NAMESPACE = "djangoops"
+NAME = "fleet"
+CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _existing_root(checkout: pathlib.Path) -> pathlib.Path | None:
+    """Return the collections root above ``checkout`` if it already has the right layout."""
+    if (checkout.name, checkout.parent.name, checkout.parent.parent.name) == (NAME, NAMESPACE, "ansible_collections"):
+        return checkout.parent.parent.parent
+    return None
+
+
+def _symlinked_root(checkout: pathlib.Path) -> pathlib.Path:
+    """Create a temporary collections root pointing at ``checkout`` and return it."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="djangoops-fleet-collections-"))
+    namespace_dir = root / "ansible_collections" / NAMESPACE
+    namespace_dir.mkdir(parents=True)
+    (namespace_dir / NAME).symlink_to(checkout, target_is_directory=True)
+    return root
+
+
+def _install(root: pathlib.Path) -> None:
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    # Imported late: ansible reads its configuration on import, which must not happen before
+    # pytest has set up its own environment.
+    from ansible.plugins.loader import init_plugin_loader
+
+    init_plugin_loader([str(root)])
+
+
+_EXISTING_ROOT = _existing_root(CHECKOUT)
+COLLECTIONS_ROOT = _EXISTING_ROOT or _symlinked_root(CHECKOUT)
+_install(COLLECTIONS_ROOT)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the temporary root (never the checkout, never a root we did not create)."""
+    if _EXISTING_ROOT is None:
+        # The tree holds only directories and the symlink; rmtree does not follow the symlink.
+        shutil.rmtree(COLLECTIONS_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def collections_root() -> pathlib.Path:
+    """A directory for ``ANSIBLE_COLLECTIONS_PATH`` in which djangoops.fleet is this checkout."""
+    return COLLECTIONS_ROOT
