@@ -15,7 +15,7 @@ export PY_COLORS := $(if $(CI),0,1)
 
 say = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help demo test venv engine images lab-up lab-down converge unit lint sanity molecule clean
+.PHONY: help demo test venv host images lab-up lab-down converge unit lint sanity molecule clean
 
 help:
 	@echo "make demo   # bring up the lab and run playbooks/site.yml against it"
@@ -34,15 +34,15 @@ $(COLLECTION_LINK):
 
 venv: $(BIN)/.installed $(COLLECTION_LINK)
 
-engine:
-	$(call say,Checking for a Docker engine)
-	scripts/ensure-engine.sh
+host:
+	$(call say,Checking for the Docker engine, debootstrap and shellcheck)
+	scripts/ensure-host.sh
 
-images: engine
+images: host
 	$(call say,Building the lab images (logs in /tmp/djangoops-lab-logs))
 	tests/lab/build-images.sh
 
-lab-down: venv engine
+lab-down: venv host
 	$(call say,Removing any lab left from an earlier run)
 	ansible-playbook -i $(LAB_INVENTORY) tests/lab/down.yml
 
@@ -66,7 +66,7 @@ lint: venv
 	$(call say,ansible-lint (production profile))
 	ansible-lint
 
-sanity: venv
+sanity: venv host
 	$(call say,ansible-test sanity)
 	scripts/ansible-test.sh sanity
 

@@ -6,7 +6,7 @@ if ! id deploy >/dev/null 2>&1; then
   useradd --create-home --shell /bin/bash deploy
 fi
 install -d -m 0700 -o deploy -g deploy /home/deploy/.ssh
-printf '%s\n' "${LAB_AUTHORIZED_KEY:?LAB_AUTHORIZED_KEY must hold the deploy user's public key}" \
+printf '%s\n' "${LAB_AUTHORIZED_KEY:?LAB_AUTHORIZED_KEY must hold the public key of user deploy}" \
   > /home/deploy/.ssh/authorized_keys
 chown deploy:deploy /home/deploy/.ssh/authorized_keys
 chmod 0600 /home/deploy/.ssh/authorized_keys

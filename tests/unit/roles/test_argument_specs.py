@@ -1,0 +1,519 @@
+# Copyright (c) djangoops.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Each role's ``meta/argument_specs.yml`` is the single source of its inputs (STYLE.md section 2).
+
+Static checks read the YAML files of every role under ``roles/``: the spec documents every option
+(type, elements, a full-sentence description, the role prefix), its defaults are those of
+``defaults/main.yml`` (Ansible treats a spec ``default`` as documentation only, so nothing else
+keeps them equal), and every task is named and calls its module by FQCN.
+
+The last part runs ``ansible-playbook`` for real: ``include_role`` with ``tasks_from: validate``
+on localhost connections, once with good input per role, then with one bad value at a time, and
+checks that the run fails in the right task with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import typing as t
+
+import pytest
+import yaml
+from ansible.playbook.block import Block
+from ansible.playbook.handler import Handler
+from ansible.playbook.task import Task
+
+CHECKOUT = pathlib.Path(__file__).resolve().parents[3]
+ROLES_DIR = CHECKOUT / "roles"
+ROLES = sorted(path.name for path in ROLES_DIR.iterdir() if path.is_dir())
+
+# ansible-playbook of the interpreter running the tests (the project's venv).
+ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")
+
+MISSING = object()
+
+
+def _load(path: pathlib.Path) -> t.Any:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _specs(role: str) -> dict:
+    return _load(ROLES_DIR / role / "meta" / "argument_specs.yml")["argument_specs"]
+
+
+def _defaults(role: str) -> dict:
+    return _load(ROLES_DIR / role / "defaults" / "main.yml") or {}
+
+
+def _options(entry_points: tuple[str, ...] | None = None) -> list[t.Any]:
+    """One param per (role, entry point, option), with an id naming all three."""
+    params = []
+    for role in ROLES:
+        path = ROLES_DIR / role / "meta" / "argument_specs.yml"
+        if not path.is_file():
+            continue  # test_role_has_argument_specs_with_main reports it
+        for entry_point, spec in _specs(role).items():
+            if entry_points is not None and entry_point not in entry_points:
+                continue
+            for name, option in (spec.get("options") or {}).items():
+                params.append(pytest.param(role, entry_point, name, option, id="%s:%s:%s" % (role, entry_point, name)))
+    return params
+
+
+def _same(left: t.Any, right: t.Any) -> bool:
+    """Equal as YAML values: ``8000`` is not ``"8000"``, ``1`` is not ``true`` or ``1.0``."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_same(left[key], right[key]) for key in left)
+    if isinstance(left, list):
+        return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right))
+    return left == right
+
+
+# --- Layout ---------------------------------------------------------------------------------------
+
+def test_roles_are_discovered() -> None:
+    # Guards the parametrization below: an empty or wrong roles/ would make every check vacuous.
+    assert {"django_app", "nginx_proxy", "certbot", "ufw_docker"} <= set(ROLES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    "path", ["tasks/main.yml", "handlers/main.yml", "meta/main.yml", "defaults/main.yml", "meta/argument_specs.yml"],
+)
+def test_role_has_file(role: str, path: str) -> None:
+    assert (ROLES_DIR / role / path).is_file(), "%s: %s is missing" % (role, path)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_has_templates_dir(role: str) -> None:
+    assert (ROLES_DIR / role / "templates").is_dir(), "%s: templates/ is missing" % role
+
+
+# --- meta/argument_specs.yml ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_has_argument_specs_with_main(role: str) -> None:
+    path = ROLES_DIR / role / "meta" / "argument_specs.yml"
+    assert path.is_file(), "%s: meta/argument_specs.yml is missing" % role
+    specs = _load(path)["argument_specs"]
+    assert "main" in specs, "%s: no entry point 'main' in %s" % (role, list(specs))
+    assert specs["main"].get("options"), "%s: entry point 'main' has no options" % role
+
+
+@pytest.mark.parametrize("role, entry_point, name, option", _options())
+def test_option_is_documented(role: str, entry_point: str, name: str, option: dict) -> None:
+    where = "%s: %s option %s" % (role, entry_point, name)
+    assert option.get("type"), "%s has no type" % where
+    if option["type"] == "list":
+        assert option.get("elements"), "%s is a list without elements" % where
+    description = option.get("description")
+    assert description, "%s has no description" % where
+    # Ansible accepts a string or a list of paragraphs; each must be a sentence.
+    for paragraph in [description] if isinstance(description, str) else description:
+        text = paragraph.strip()
+        assert text[:1].isupper(), "%s: description does not start upper-case: %r" % (where, text)
+        assert text.endswith("."), "%s: description does not end with a period: %r" % (where, text)
+
+
+@pytest.mark.parametrize("role, entry_point, name, option", _options())
+def test_option_has_role_prefix(role: str, entry_point: str, name: str, option: dict) -> None:
+    assert name.startswith(role + "_"), "%s: %s option %s lacks the prefix %s_" % (role, entry_point, name, role)
+
+
+@pytest.mark.parametrize("role, entry_point, name, option", _options())
+def test_required_option_has_no_default(role: str, entry_point: str, name: str, option: dict) -> None:
+    if option.get("required"):
+        assert "default" not in option, "%s: %s option %s is required and has a default" % (role, entry_point, name)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_is_an_option_of_main(role: str) -> None:
+    options = _specs(role)["main"]["options"]
+    undocumented = sorted(set(_defaults(role)) - set(options))
+    assert undocumented == [], "%s: defaults/main.yml sets variables missing from argument_specs main" % role
+
+
+def _default_params() -> list[t.Any]:
+    return list(_options(entry_points=("main",)))
+
+
+@pytest.mark.parametrize("role, entry_point, name, option", _default_params())
+def test_spec_default_equals_defaults_main(role: str, entry_point: str, name: str, option: dict) -> None:
+    """The spec's ``default`` and defaults/main.yml agree, both present or both absent.
+
+    Required options have neither (a default would hide a missing value). Options that are
+    neither required nor defaulted (django_app_admin_password, required only together with
+    another option) have neither too; tasks/validate.yml checks them.
+    """
+    in_defaults = _defaults(role).get(name, MISSING)
+    if option.get("required"):
+        assert in_defaults is MISSING, "%s: %s is required but defaults/main.yml sets it" % (role, name)
+        return
+    in_spec = option.get("default", MISSING)
+    if in_spec is MISSING and _derived_from_other_options(role, in_defaults):
+        # A default computed from other options stays out of the spec: Ansible templates spec
+        # defaults while validating, so a bad value of the other option would crash the
+        # validation instead of failing it with a message. The description states the default.
+        assert "default" in option["description"].lower(), "%s: %s: describe the derived default" % (role, name)
+        return
+    if in_spec is MISSING or in_defaults is MISSING:
+        assert in_spec is in_defaults, "%s: %s: spec default %r, defaults/main.yml %r" % (
+            role, name, "<none>" if in_spec is MISSING else in_spec, "<none>" if in_defaults is MISSING else in_defaults)
+        return
+    assert _same(in_spec, in_defaults), "%s: %s: spec default %r != defaults/main.yml %r" % (role, name, in_spec, in_defaults)
+
+
+def _derived_from_other_options(role: str, value: t.Any) -> bool:
+    return isinstance(value, str) and re.search(r"\{\{.*\b%s_\w+" % role, value) is not None
+
+
+def test_default_comparison_is_strict() -> None:
+    # The comparison above must tell YAML's 8000, "8000", 8000.0 and true apart.
+    assert _same({"a": [8000]}, {"a": [8000]})
+    assert not _same(8000, "8000")
+    assert not _same(8000, 8000.0)
+    assert not _same(1, True)
+    assert not _same([8000], [8000, 8000])
+
+
+# --- Tasks: names and FQCN ------------------------------------------------------------------------
+
+KEYWORDS = frozenset(Task.fattributes) | frozenset(Block.fattributes) | frozenset(Handler.fattributes)
+FQCN = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$")
+
+
+def _tasks(entries: list, trail: str) -> t.Iterator[tuple[str, dict]]:
+    """Every task in a task list, blocks included, each with a readable location."""
+    for index, entry in enumerate(entries or []):
+        where = "%s[%d]" % (trail, index)
+        yield where, entry
+        if isinstance(entry, dict):
+            for section in ("block", "rescue", "always"):
+                if section in entry:
+                    yield from _tasks(entry[section], "%s.%s" % (where, section))
+
+
+def _task_params() -> list[t.Any]:
+    params = []
+    for role in ROLES:
+        for folder in ("tasks", "handlers"):
+            for path in sorted((ROLES_DIR / role / folder).rglob("*.y*ml")):
+                relative = path.relative_to(ROLES_DIR).as_posix()
+                for where, task in _tasks(_load(path), relative):
+                    params.append(pytest.param(where, task, id=where))
+    return params
+
+
+def _action(task: dict) -> str:
+    """The module or action a task calls."""
+    if "action" in task or "local_action" in task:
+        value = task.get("action", task.get("local_action"))
+        return value["module"] if isinstance(value, dict) else value.split()[0]
+    actions = [key for key in task if key not in KEYWORDS and not key.startswith("with_")]
+    assert len(actions) == 1, "expected one action key, found %s" % actions
+    return actions[0]
+
+
+def test_task_files_are_found() -> None:
+    # Each role's tasks/main.yml at least contributes; an empty list would pass vacuously.
+    assert {param.id.split("/")[0] for param in _task_params()} == set(ROLES)
+
+
+@pytest.mark.parametrize("where, task", _task_params())
+def test_task_is_named_and_uses_fqcn(where: str, task: dict) -> None:
+    assert isinstance(task, dict), "%s is not a mapping" % where
+    assert task.get("name"), "%s has no name" % where
+    if "block" in task:
+        return
+    action = _action(task)
+    assert FQCN.match(action), "%s calls %r, not a fully qualified collection name" % (where, action)
+
+
+def test_action_detection() -> None:
+    assert _action({"name": "x", "ansible.builtin.copy": {}, "become": True, "loop": [], "notify": "y"}) == "ansible.builtin.copy"
+    assert _action({"name": "x", "copy": {}, "with_items": []}) == "copy"
+    assert _action({"name": "x", "action": "copy src=a dest=b"}) == "copy"
+    assert not FQCN.match("copy")
+    assert not FQCN.match("docker_container.x")
+
+
+# --- Ansible's own validation, for real -----------------------------------------------------------
+
+INVENTORY = """
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  children:
+    django_app:
+      hosts:
+        app1.example.com:
+          private_address: 192.0.2.11
+        app2.example.com:
+          private_address: 192.0.2.12
+    nginx_proxy:
+      hosts:
+        proxy1.example.com:
+          private_address: 192.0.2.21
+"""
+
+PLAYBOOK = """
+- name: Validate the {role} settings
+  hosts: {host}
+  gather_facts: false
+  tasks:
+    - name: Run the role's validation only
+      ansible.builtin.include_role:
+        name: djangoops.fleet.{role}
+        tasks_from: validate
+"""
+
+# The host each role's validation runs on: the app roles on an app server, the others on a proxy.
+HOSTS = {
+    "django_app": "app1.example.com",
+    "ufw_docker": "app1.example.com",
+    "nginx_proxy": "proxy1.example.com",
+    "certbot": "proxy1.example.com",
+}
+
+# Good input per role: every required option, nothing else. Each bad case below changes one value.
+GOOD = {
+    "django_app": {
+        "django_app_image": "registry.example.com/polls:1.0.0",
+        # 51 characters, no placeholder prefix.
+        "django_app_secret_key": "q7Vt2mKx9LwR4pZc8NbY3hJd6FsA1gUe5TiO0kWn-rXy_CvBlMa",
+        "django_app_allowed_hosts": ["www.example.com"],
+        "django_app_database_user": "sammy",
+        "django_app_database_password": "db-password",
+        "django_app_database_host": "db.example.com",
+        "django_app_static_access_key_id": "key-id",
+        "django_app_static_secret_key": "s3-secret",
+        "django_app_static_bucket_name": "polls-static",
+        "django_app_static_endpoint_url": "https://nyc3.digitaloceanspaces.com",
+        "django_app_admin_password": "admin-password-1",
+    },
+    "nginx_proxy": {"nginx_proxy_server_names": ["www.example.com", "example.com"]},
+    "certbot": {"certbot_domains": ["www.example.com"]},
+    "ufw_docker": {},
+}
+
+# Tasks that run when validation passes: include_role, the argument spec, then tasks/validate.yml.
+GOOD_RECAP = {
+    "django_app": {"ok": 4, "failed": 0, "skipped": 0},
+    "nginx_proxy": {"ok": 3, "failed": 0, "skipped": 0},
+    # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
+    "certbot": {"ok": 3, "failed": 0, "skipped": 1},
+    "ufw_docker": {"ok": 3, "failed": 0, "skipped": 0},
+}
+
+SPEC_TASK = "Validating arguments against arg spec 'validate'"
+DROP = object()  # an override that removes the variable
+
+
+class Bad(t.NamedTuple):
+    role: str
+    overrides: dict
+    culprit: str  # the variable the error message must name
+    task: str  # the task that must fail
+    # A variable the failed assert condition must name (Ansible reports the first false one);
+    # None when the assert runs with no_log, which hides the condition.
+    condition_names: str | None
+    # Set while the role errors out in Jinja instead of failing this way (reported, not yet fixed).
+
+
+BAD_CASES = {
+    "django_app-missing-secret-key": Bad(
+        "django_app", {"django_app_secret_key": DROP},
+        "missing required arguments: django_app_secret_key", SPEC_TASK, None),
+    # The assert runs with no_log, which hides the failed condition but not the fail_msg.
+    "django_app-short-secret-key": Bad(
+        "django_app", {"django_app_secret_key": "0123456789"},
+        "django_app_secret_key must be at least 50", "Check the Django settings", None),
+    "django_app-admin-without-password": Bad(
+        "django_app", {"django_app_admin_password": DROP},
+        "django_app_admin_password (12+ characters) is required", "Check the Django settings", None),
+    "django_app-unknown-proxy-group": Bad(
+        "django_app", {"django_app_proxy_group": "proxies"},
+        "the proxies in group 'proxies'", "Check that every proxy has an address the app can trust",
+        "django_app_proxy_group"),
+    "django_app-bad-loglevel": Bad(
+        "django_app", {"django_app_loglevel": "verbose"},
+        "django_app_loglevel must be one of", SPEC_TASK, None),
+    "nginx_proxy-bad-server-name": Bad(
+        "nginx_proxy", {"nginx_proxy_server_names": ["bad name!"]},
+        "nginx_proxy_server_names must list DNS names (['bad name!'])", "Check the proxy settings",
+        "nginx_proxy_server_names"),
+    "nginx_proxy-preload-without-subdomains": Bad(
+        "nginx_proxy", {"nginx_proxy_hsts_preload": True},
+        "nginx_proxy_hsts_preload needs nginx_proxy_hsts_include_subdomains", "Check the proxy settings",
+        "nginx_proxy_hsts_preload"),
+    "certbot-renew-before-above-one": Bad(
+        "certbot", {"certbot_renew_before": 1.5},
+        "certbot_renew_before must be a fraction between 0 and 1 (got 1.5)", "Check the certificate settings",
+        "certbot_renew_before"),
+    "certbot-renew-before-not-a-number": Bad(
+        "certbot", {"certbot_renew_before": "soon"},
+        "argument 'certbot_renew_before' is of type str and we were unable to convert to float", SPEC_TASK, None),
+    "ufw_docker-port-out-of-range": Bad(
+        "ufw_docker", {"ufw_docker_ports": [70000]},
+        "ufw_docker_ports must list ports 1-65535", "Check the firewall settings",
+        "ufw_docker_ports"),
+    "ufw_docker-bad-source": Bad(
+        "ufw_docker", {"ufw_docker_extra_allowed_sources": ["10.0.0.0/8", "anywhere"]},
+        "ufw_docker_extra_allowed_sources must hold addresses or CIDRs (got ['10.0.0.0/8', 'anywhere'])",
+        "Check the firewall settings", "ufw_docker_extra_allowed_sources"),
+    # Each of these once died in a template error before the assert could name the culprit.
+    "django_app-port-zero": Bad(
+        "django_app", {"django_app_published_port": 0},
+        "django_app_published_port must be 1-65535", "Check the Django settings", None),
+    "ufw_docker-unknown-proxy-group": Bad(
+        "ufw_docker", {"ufw_docker_proxy_group": "proxies"},
+        "every host in group 'proxies'", "Check the firewall settings", "ufw_docker_proxy_group"),
+    "certbot-empty-domains": Bad(
+        "certbot", {"certbot_domains": []},
+        "certbot_domains must list the names to certify", "Check the certificate settings", "certbot_domains"),
+    "nginx_proxy-empty-server-names": Bad(
+        "nginx_proxy", {"nginx_proxy_server_names": []},
+        "nginx_proxy_server_names must list DNS names", "Check the proxy settings", "nginx_proxy_server_names"),
+}
+
+# Good input as strings, as INI group vars and `-e name=value` deliver it: the spec converts the
+# value for its own check, but tasks/validate.yml sees the unconverted string.
+GOOD_AS_STRINGS = {
+    "django_app-port-as-string": ("django_app", {"django_app_published_port": "8000"},
+                                  "'<=' between str and int in the published port check"),
+    "certbot-renew-before-as-string": ("certbot", {"certbot_renew_before": "0.5"},
+                                       "'>' between str and int in the renew_before check"),
+    "ufw_docker-ports-as-strings": ("ufw_docker", {"ufw_docker_ports": ["8000"]},
+                                    "'ge' test between str and int in the port range check"),
+}
+
+RECAP = re.compile(
+    r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.MULTILINE)
+ERROR = re.compile(r"^\[ERROR\]: (.*?)^Origin:", re.MULTILINE | re.DOTALL)
+TASK = re.compile(r"^TASK \[(?:djangoops\.fleet\.\w+ : )?([^\]\n]*)\]", re.MULTILINE)
+ASSERTION = re.compile(r"^\s+assertion: (.*)$", re.MULTILINE)
+
+
+class Run(t.NamedTuple):
+    returncode: int
+    output: str
+    recap: dict[str, int]
+
+
+class Validation:
+    """ansible-playbook with this checkout as djangoops.fleet, the project's ansible.cfg, a private home."""
+
+    def __init__(self, tmp_path: pathlib.Path, collections_root: pathlib.Path) -> None:
+        self.tmp_path = tmp_path
+        self.inventory = tmp_path / "inventory.yml"
+        self.inventory.write_text(INVENTORY)
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+        self.env.update(
+            ANSIBLE_CONFIG=str(CHECKOUT / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(collections_root),
+            ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+        )
+
+    def run(self, role: str, variables: dict) -> Run:
+        playbook = self.tmp_path / "validate-{}.yml".format(role)
+        playbook.write_text(PLAYBOOK.format(role=role, host=HOSTS[role]))
+        # Extra vars (JSON keeps the types) outrank the role defaults, as inventory values would.
+        extra_vars = self.tmp_path / "vars.json"
+        extra_vars.write_text(json.dumps(variables))
+        process = subprocess.run(
+            [str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(playbook), "-e", "@%s" % extra_vars],
+            env=self.env, cwd=self.tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        )
+        output = process.stdout + process.stderr
+        recaps = {match[0]: match[1:] for match in RECAP.findall(output)}
+        assert list(recaps) == [HOSTS[role]], output
+        ok, _changed, unreachable, failed, skipped = (int(n) for n in recaps[HOSTS[role]])
+        assert unreachable == 0, output
+        return Run(process.returncode, output, {"ok": ok, "failed": failed, "skipped": skipped})
+
+
+def _failed_tasks(output: str) -> list[str]:
+    """Names of the tasks whose section of the output reports a host as fatal."""
+    starts = list(TASK.finditer(output))
+    ends = [match.start() for match in starts[1:]] + [len(output)]
+    return [
+        match[1] for match, end in zip(starts, ends)
+        if re.search(r"^fatal: ", output[match.end():end], re.MULTILINE)
+    ]
+
+
+@pytest.fixture
+def validation(tmp_path: pathlib.Path, collections_root: pathlib.Path) -> Validation:
+    return Validation(tmp_path, collections_root)
+
+
+def _with(role: str, overrides: dict) -> dict:
+    variables = dict(GOOD[role])
+    for name, value in overrides.items():
+        if value is DROP:
+            variables.pop(name, None)
+        else:
+            variables[name] = value
+    return variables
+
+
+def test_cases_cover_every_role() -> None:
+    assert set(GOOD) == set(ROLES) == {case.role for case in BAD_CASES.values()}
+
+
+@pytest.mark.parametrize("role", sorted(GOOD))
+def test_good_input_passes_validation(validation: Validation, role: str) -> None:
+    run = validation.run(role, GOOD[role])
+    assert run.returncode == 0, run.output
+    assert run.recap == GOOD_RECAP[role], run.output
+
+
+@pytest.mark.parametrize(
+    "role, overrides",
+    [
+        pytest.param(role, overrides, id=case_id)
+        for case_id, (role, overrides, _why) in GOOD_AS_STRINGS.items()
+    ],
+)
+def test_good_input_as_strings_passes_validation(validation: Validation, role: str, overrides: dict) -> None:
+    run = validation.run(role, _with(role, overrides))
+    assert run.returncode == 0, run.output
+    assert run.recap == GOOD_RECAP[role], run.output
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, id=case_id)
+        for case_id, case in BAD_CASES.items()
+    ],
+)
+def test_bad_input_fails_naming_the_variable(validation: Validation, case: Bad) -> None:
+    run = validation.run(case.role, _with(case.role, case.overrides))
+    assert run.returncode != 0, run.output
+    assert run.recap["failed"] == 1, run.output
+    failed_tasks = _failed_tasks(run.output)
+    assert len(failed_tasks) == 1 and failed_tasks[0].startswith(case.task), run.output
+    errors = ERROR.findall(run.output)
+    assert len(errors) == 1, run.output
+    # Ansible wraps nothing here, but the spec's message may break lines: compare on one line.
+    assert case.culprit in " ".join(errors[0].split()), run.output
+    conditions = ASSERTION.findall(run.output)
+    if case.condition_names is None:
+        assert conditions == [], run.output
+    else:
+        assert len(conditions) == 1 and case.condition_names in conditions[0], run.output
