@@ -1,0 +1,21 @@
+"""Checks on the app servers, over the same SSH connection Ansible uses (with sudo)."""
+
+from __future__ import annotations
+
+import json
+
+testinfra_hosts = ["ansible://django_app"]
+
+
+def test_env_file_is_root_only(host):
+    env = host.file("/etc/djangoops/polls/env")
+    assert env.user == "root" and env.group == "root"
+    assert env.mode == 0o600
+    assert host.file("/etc/djangoops/polls").mode == 0o700
+
+
+def test_app_container_runs_with_its_server_name_and_restart_policy(host):
+    inspect = json.loads(host.check_output("docker inspect polls"))[0]
+    assert inspect["State"]["Running"]
+    assert inspect["Config"]["Hostname"] == host.ansible.get_variables()["inventory_hostname"]
+    assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"

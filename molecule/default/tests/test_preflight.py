@@ -1,0 +1,50 @@
+"""Bad input stops the site playbook in its preflight, naming the culprit, before any host changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import PROJECT
+
+
+def _site(*extra_args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(PROJECT / "inventories" / "lab"), str(PROJECT / "playbooks" / "site.yml"),
+         *extra_args],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "extra_vars, culprit",
+    [
+        ({"django_app_secret_key": "too-short"}, "django_app_secret_key"),
+        ({"nginx_proxy_server_names": ["not a name!"]}, "nginx_proxy_server_names"),
+        ({"certbot_renew_before": 2}, "certbot_renew_before"),
+        ({"ufw_docker_ports": [0]}, "ufw_docker_ports"),
+    ],
+    ids=["short-secret-key", "bad-server-name", "renew-before-out-of-range", "port-zero"],
+)
+def test_bad_input_fails_in_preflight_without_changing_any_host(extra_vars, culprit):
+    run = _site("-e", json.dumps(extra_vars))
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert culprit in output
+    plays = re.findall(r"^PLAY \[(.+?)\]", run.stdout, re.M)
+    assert plays[-1] == "Preflight | hosts", plays  # stopped there: no role play started
+    recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", run.stdout, re.M)
+    assert recap and all(changed == "0" for _host, changed in recap), recap
+
+
+def test_missing_group_is_named_before_any_host_is_contacted():
+    run = _site("-e", "djangoops_app_hosts=app_servers")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert "one host in group 'app_servers'" in output
+    assert re.findall(r"^PLAY \[(.+?)\]", run.stdout, re.M) == ["Preflight | inventory"]

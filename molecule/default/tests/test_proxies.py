@@ -1,0 +1,27 @@
+"""Checks on the proxies, over the same SSH connection Ansible uses (with sudo)."""
+
+from __future__ import annotations
+
+import json
+
+testinfra_hosts = ["ansible://nginx_proxy"]
+
+
+def test_nginx_serves_a_tested_config_directory(host):
+    inspect = json.loads(host.check_output("docker inspect nginx"))[0]
+    assert inspect["State"]["Running"]
+    mounts = {m["Destination"]: m for m in inspect["Mounts"]}
+    assert mounts["/etc/nginx/djangoops"]["Source"] == "/etc/djangoops/nginx"
+    assert mounts["/etc/nginx/djangoops"]["RW"] is False
+    assert host.run("docker exec nginx nginx -t -c /etc/nginx/djangoops/nginx.conf").rc == 0
+
+
+def test_upstream_lists_every_app_server_by_private_address(host, lab):
+    upstream = host.file("/etc/djangoops/nginx/conf.d/upstream.conf").content_string
+    for app in lab.app_servers.values():
+        assert f"server {app['private_address']}:8000" in upstream
+
+
+def test_renewal_job_is_scheduled(host):
+    crontab = host.check_output("crontab -l -u root")
+    assert "/usr/local/sbin/djangoops-certbot-renew" in crontab
