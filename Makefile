@@ -15,7 +15,7 @@ export PY_COLORS := $(if $(CI),0,1)
 
 say = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help demo test venv host images lab-up lab-down converge unit lint sanity molecule clean
+.PHONY: help demo test venv host images lab-up lab-down converge unit lint sanity molecule readmes clean
 
 help:
 	@echo "make demo   # bring up the lab and run playbooks/site.yml against it"
@@ -73,6 +73,10 @@ sanity: venv host
 molecule: venv images
 	$(call say,Molecule default scenario: create the lab, converge, idempotence, verify, destroy)
 	molecule test --scenario-name default
+
+readmes: venv
+	$(call say,Regenerating the variables part of each role README from its argument spec and defaults)
+	$(BIN)/python scripts/role-readme.py --write
 
 test: unit lint sanity molecule
 	$(call say,All tests passed)
