@@ -69,3 +69,24 @@ class Client:
 @pytest.fixture(scope="session")
 def client(lab: Lab) -> Client:
     return Client(lab)
+
+
+def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inventories/lab",)) -> subprocess.CompletedProcess:
+    """Run a playbook of this project with its own ansible.cfg, as `make` does; output uncoloured."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    command = ["ansible-playbook", *(arg for inventory in inventories for arg in ("-i", str(PROJECT / inventory)))]
+    return subprocess.run(
+        [*command, str(PROJECT / playbook), *args],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def host_files():
+    """Read a file on the first proxy as root (over SSH through Ansible, like the checks on servers)."""
+    proxy = testinfra.get_host("ansible://proxy1?ansible_inventory=%s&force_ansible=True" % (PROJECT / "inventories" / "lab"), sudo=True)
+
+    def read(path: str) -> str:
+        return proxy.file(path).content_string
+
+    return read

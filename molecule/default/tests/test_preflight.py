@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 
 import pytest
 
-from conftest import PROJECT
+from conftest import run_playbook
 
 
 def _site(*extra_args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    return subprocess.run(
-        ["ansible-playbook", "-i", str(PROJECT / "inventories" / "lab"), str(PROJECT / "playbooks" / "site.yml"),
-         *extra_args],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
+    return run_playbook("playbooks/site.yml", *extra_args)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,85 @@
+"""Scaling out and draining: a third app server joins the upstream by inventory alone, and a
+drained server leaves the rotation while a client polling the site sees no failed request."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from conftest import run_playbook
+
+WITH_APP3 = ("inventories/lab", "tests/lab/inventory-app3.yml")
+POLL = "/tmp/djangoops-poll"
+
+
+def _served_by(client, lab, count: int) -> list[str]:
+    loop = (
+        f"for i in $(seq 1 {count}); do curl -sS -o /dev/null -D - --cacert /lab/pki/pebble-production-root.pem"
+        f" --resolve {lab.domain}:443:{lab.proxy_public} https://{lab.domain}/polls/; done"
+    )
+    return re.findall(r"(?im)^x-served-by:\s*(\S+)", client.run(loop).stdout)
+
+
+def _start_polling(client, lab) -> None:
+    # One request after another, each on a new connection, until told to stop (at most 3 minutes).
+    script = (
+        f"rm -f {POLL}.*; end=$(( $(date +%s) + 180 )); "
+        f"while [ ! -e {POLL}.stop ] && [ $(date +%s) -lt $end ]; do "
+        f"curl -sS -o /dev/null -w '%{{http_code}} ' --max-time 5 --cacert /lab/pki/pebble-production-root.pem"
+        f" --resolve {lab.domain}:443:{lab.proxy_public} -D - https://{lab.domain}/polls/"
+        f" | tr -d '\\r' | awk '/^[Xx]-[Ss]erved-[Bb]y:/ {{s=$2}} /^[0-9][0-9][0-9] $/ {{c=$1}} END {{print c, s}}'"
+        f" >> {POLL}.log 2>&1 || echo 'curl-failed -' >> {POLL}.log; done; touch {POLL}.done"
+    )
+    client.host.run("nohup sh -c %s >/dev/null 2>&1 &", script)
+
+
+def _stop_polling(client) -> list[tuple[str, str]]:
+    client.run(f"touch {POLL}.stop")
+    for _ in range(30):
+        if client.run(f"test -e {POLL}.done").rc == 0:
+            break
+        time.sleep(1)
+    lines = client.run(f"cat {POLL}.log").stdout.splitlines()
+    return [tuple(line.split()) for line in lines if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def app3(lab):
+    """Create app3 in the lab and converge with it; afterwards converge back without it."""
+    created = run_playbook("tests/lab/up.yml", inventories=WITH_APP3)
+    assert created.returncode == 0, created.stdout + created.stderr
+    converged = run_playbook("playbooks/site.yml", inventories=WITH_APP3)
+    assert converged.returncode == 0, converged.stdout + converged.stderr
+    yield converged
+    restored = run_playbook("playbooks/site.yml")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+def test_third_app_server_joins_the_upstream(app3, client, lab):
+    assert re.search(r"^app3\s+: ok=\d+\s+changed=[1-9]", app3.stdout, re.M), app3.stdout
+    served = _served_by(client, lab, 30)
+    assert set(served) == {"app1", "app2", "app3"}, served
+
+
+def test_draining_a_server_fails_no_request(app3, client, lab):
+    _start_polling(client, lab)
+    time.sleep(2)
+    drained = run_playbook("molecule/default/proxy-config.yml", "-e", '{"nginx_proxy_upstream_drain": ["app1"]}',
+                           inventories=WITH_APP3)
+    time.sleep(2)
+    polled = _stop_polling(client)
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+
+    failed = [entry for entry in polled if entry[0] != "200"]
+    print(f"polled {len(polled)} requests during the drain, {len(failed)} failed")
+    assert len(polled) >= 50, polled
+    assert failed == []
+    # The last requests, after the reload, never reach the drained server.
+    assert "app1" not in {server for _status, server in polled[-10:]}, polled[-10:]
+    assert set(_served_by(client, lab, 20)) == {"app2", "app3"}
+
+    undrained = run_playbook("molecule/default/proxy-config.yml", inventories=WITH_APP3)
+    assert undrained.returncode == 0, undrained.stdout + undrained.stderr
+    assert "app1" in _served_by(client, lab, 20)
