@@ -37,7 +37,7 @@ def _start_polling(client, lab) -> None:
 
 def _stop_polling(client) -> list[tuple[str, str]]:
     client.run(f"touch {POLL}.stop")
-    for _ in range(30):
+    for _attempt in range(30):
         if client.run(f"test -e {POLL}.done").rc == 0:
             break
         time.sleep(1)

@@ -20,4 +20,13 @@ if [ -n "${LAB_INSECURE_REGISTRIES:-}" ]; then
 fi
 ssh-keygen -A >/dev/null
 /usr/sbin/sshd
-exec dockerd
+
+# dockerd runs supervised, as systemd would run it on a real server: `pkill -x dockerd` restarts
+# the engine (tests do), and stopping the lab server stops it cleanly.
+trap 'pkill -TERM -x dockerd; wait; exit 0' TERM INT
+while :; do
+  dockerd &
+  wait $! || true
+  echo "start-server: dockerd exited; restarting it" >&2
+  sleep 1
+done

@@ -1,0 +1,104 @@
+"""The app servers' published port is reachable from the proxies only: checked from the public
+client, from a private neighbour that is not a proxy, and from the proxy; and still so after the
+app container is recreated, the app server's Docker engine restarts and UFW reloads."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import testinfra
+
+from conftest import run_playbook
+
+APP_PORT = 8000
+
+
+def _server(name: str):
+    """A lab server's own shell (its container), for what SSH through UFW cannot show."""
+    return testinfra.get_host(f"docker://djangoops-lab-{name}")
+
+
+def _open_ports(client, address: str, ports: str) -> list[int]:
+    # Bounded: at most 10,000 ports at 2,000 probes/s, one retry, two minutes per host.
+    scan = client.run(f"nmap -Pn -n -T4 --min-rate 2000 --max-retries 1 --host-timeout 120s -p {ports} -oG - {address}")
+    assert scan.rc == 0, scan.stderr
+    return sorted(int(port) for port in re.findall(r"(\d+)/open/", scan.stdout))
+
+
+def _answers(host, address: str, lab) -> bool:
+    result = host.run(
+        f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 4 -H 'Host: {lab.domain}' http://{address}:{APP_PORT}/polls/"
+    )
+    return result.stdout == "200"
+
+
+def _check_only_proxies_reach_the_app(client, lab, *, ports: str = f"22,80,443,{APP_PORT}") -> None:
+    neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
+    proxy = _server("proxy1")
+    for name, app in lab.app_servers.items():
+        assert _open_ports(client, app["ansible_host"], ports) == [22], f"{name}: only SSH may be open to the public"
+        assert not _answers(neighbour, app["private_address"], lab), f"{name}: a private neighbour reached the app"
+        assert _answers(proxy, app["private_address"], lab), f"{name}: the proxy cannot reach the app"
+    assert _open_ports(client, lab.proxy_public, ports) == [22, 80, 443]
+
+
+def _wait_until_serving(name: str) -> None:
+    server = _server(name)
+    for _attempt in range(60):
+        if server.run("curl -sf -o /dev/null --max-time 2 http://127.0.0.1:8000/polls/ -H 'Host: polls.djangoops.test'").rc == 0:
+            return
+        time.sleep(1)
+    pytest.fail(f"{name}: the app did not come back")
+
+
+def test_only_the_proxies_reach_the_app(client, lab):
+    _check_only_proxies_reach_the_app(client, lab, ports="1-10000")
+
+
+def test_rules_survive_recreating_the_app_container(client, lab):
+    _server("app1").check_output("docker rm -f polls")
+    converged = run_playbook("playbooks/site.yml", "--limit", "app1,proxy1,localhost")
+    assert converged.returncode == 0, converged.stdout + converged.stderr
+    _wait_until_serving("app1")
+    _check_only_proxies_reach_the_app(client, lab)
+
+
+def test_rules_survive_restarting_docker(client, lab):
+    app1 = _server("app1")
+    app1.check_output("pkill -x dockerd")
+    for _attempt in range(60):
+        time.sleep(1)
+        if app1.run("docker info --format '{{.ServerVersion}}'").rc == 0:
+            break
+    _wait_until_serving("app1")
+    _check_only_proxies_reach_the_app(client, lab)
+
+
+def test_rules_survive_ufw_reload(client, lab):
+    for name in lab.app_servers:
+        _server(name).check_output("ufw reload")
+    _check_only_proxies_reach_the_app(client, lab)
+    chain = _server("app1").check_output("iptables -S DOCKER-USER")
+    assert chain.count(f"--ctorigdstport {APP_PORT}") == 3, chain  # proxy allowed, tcp and udp dropped
+
+
+def test_a_second_run_changes_nothing_on_the_app_servers():
+    second = run_playbook("playbooks/site.yml", "--limit", "django_app,localhost")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert re.findall(r"^(app\d)\s+: ok=\d+\s+changed=(\d+)", second.stdout, re.M) == [("app1", "0"), ("app2", "0")]
+
+
+def test_state_absent_removes_the_block_and_present_restores_it(client, lab):
+    app2 = _server("app2")
+    removed = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", "ufw_docker_state=absent")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert "DJANGOOPS.FLEET UFW-DOCKER" not in app2.file("/etc/ufw/after.rules").content_string
+    assert "--ctorigdstport" not in app2.check_output("iptables -S DOCKER-USER")
+    assert _open_ports(client, lab.app_servers["app2"]["ansible_host"], str(APP_PORT)) == [APP_PORT]
+
+    restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert app2.file("/etc/ufw/after.rules").content_string.count("# BEGIN DJANGOOPS.FLEET UFW-DOCKER") == 1
+    _check_only_proxies_reach_the_app(client, lab)
