@@ -102,3 +102,16 @@ def test_state_absent_removes_the_block_and_present_restores_it(client, lab):
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert app2.file("/etc/ufw/after.rules").content_string.count("# BEGIN DJANGOOPS.FLEET UFW-DOCKER") == 1
     _check_only_proxies_reach_the_app(client, lab)
+
+
+def test_tutorial_private_ranges_option_admits_private_neighbours(client, lab):
+    tutorial = '{"ufw_docker_extra_allowed_sources": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}'
+    opened = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", tutorial)
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
+    assert _answers(neighbour, lab.app_servers["app2"]["private_address"], lab)
+    assert _open_ports(client, lab.app_servers["app2"]["ansible_host"], str(APP_PORT)) == []  # public still closed
+
+    restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert not _answers(neighbour, lab.app_servers["app2"]["private_address"], lab)

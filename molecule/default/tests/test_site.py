@@ -6,10 +6,12 @@ import re
 import shlex
 
 
-def test_https_serves_polls_with_a_certificate_from_the_production_ca(client, lab):
-    result = client.curl(f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}")
+def test_https_serves_polls_over_http2_with_a_certificate_from_the_production_ca(client, lab):
+    result = client.curl(
+        f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result} HTTP/%{http_version}"
+    )
     assert result.rc == 0, result.stderr
-    assert result.stdout == "200 0"
+    assert result.stdout == "200 0 HTTP/2"
 
 
 def test_the_certificate_does_not_chain_to_the_staging_ca(client, lab):

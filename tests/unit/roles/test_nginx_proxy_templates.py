@@ -1,0 +1,404 @@
+# Copyright (c) djangoops.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The nginx_proxy role's templates, rendered for real by ``ansible-playbook``.
+
+The role's own tasks need Docker (``nginx -t`` in a throwaway container), so one playbook on
+localhost does what ``tasks/config.yml`` does without it: ``include_vars`` loads the role's
+``defaults/main.yml`` and ``vars/main.yml`` from this checkout, and ``ansible.builtin.template``
+renders every file of ``__nginx_proxy_templates`` from ``roles/nginx_proxy/templates``, once per
+case into its own directory. A case's settings are include parameters of an ``include_tasks``:
+they outrank ``include_vars`` as extra vars would, but unlike extra vars may differ per case.
+
+The rendered files are parsed loosely (comments dropped, whitespace collapsed, directives and
+blocks as a tree) and checked against values written from Mozilla's Server Side TLS guidelines
+("intermediate" and "modern", without DHE and without OCSP stapling) and the role's README.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import typing as t
+
+import pytest
+
+CHECKOUT = pathlib.Path(__file__).resolve().parents[3]
+ROLE_DIR = CHECKOUT / "roles" / "nginx_proxy"
+ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")
+
+FILES = ("nginx.conf", "tls.conf", "conf.d/00-default.conf", "conf.d/10-site.conf")
+NAME = "www.example.com"
+# Not in sorted order, so "the first name" cannot be met by sorting.
+TWO_NAMES = ["www.example.org", "example.org"]
+
+# Case name -> include parameters (role variables) for that rendering.
+CASES: dict[str, dict[str, t.Any]] = {
+    "default": {"nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True},
+    "modern": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_tls_profile": "modern",
+    },
+    "no_tls": {"nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": False},
+    "hsts_opt_in": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_hsts_max_age": 63072000,
+        "nginx_proxy_hsts_include_subdomains": True,
+        "nginx_proxy_hsts_preload": True,
+    },
+    "ipv6": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_listen_ipv6": True,
+    },
+    "two_names": {"nginx_proxy_server_names": TWO_NAMES, "__nginx_proxy_tls_enabled": True},
+}
+
+# Mozilla "intermediate" (guidelines 5.7) minus the three DHE-RSA suites: ECDHE key exchange,
+# AEAD ciphers only, an ECDSA and an RSA variant of each.
+INTERMEDIATE_CIPHERS = {
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+}
+ACME_LOCATION = ["^~", "/.well-known/acme-challenge/"]
+
+RENDER_TASKS = """\
+- name: Create the case directory
+  ansible.builtin.file:
+    path: "{{ case_dir }}/conf.d"
+    state: directory
+    mode: "0755"
+
+- name: Render the role's templates
+  ansible.builtin.template:
+    src: "{{ templates_dir }}/{{ item }}.j2"
+    dest: "{{ case_dir }}/{{ item }}"
+    mode: "0644"
+  loop: "{{ __nginx_proxy_templates }}"
+"""
+
+
+# --- Loose Nginx parser ----------------------------------------------------------------------------
+
+class Directive(t.NamedTuple):
+    name: str
+    args: list[str]
+    block: list[Directive] | None
+
+    def __str__(self) -> str:
+        return " ".join([self.name, *self.args])
+
+
+TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[{};]|[^\s{};"\']+')
+
+
+def _strip_comments(text: str) -> str:
+    """Drop ``#`` to end of line, outside quotes."""
+    return re.sub(r'("(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|#[^\n]*', lambda m: m.group(1) or "", text)
+
+
+def _unquote(token: str) -> str:
+    return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'" else token
+
+
+def parse(text: str) -> list[Directive]:
+    """Directives of an Nginx file as a tree; ``block`` is None for simple directives."""
+    tokens = TOKEN.findall(" ".join(_strip_comments(text).split()))
+    stack: list[list[Directive]] = [[]]
+    words: list[str] = []
+    for token in tokens:
+        if token == ";":
+            assert words, "empty directive in:\n%s" % text
+            stack[-1].append(Directive(words[0], [_unquote(w) for w in words[1:]], None))
+            words = []
+        elif token == "{":
+            block: list[Directive] = []
+            stack[-1].append(Directive(words[0], [_unquote(w) for w in words[1:]], block))
+            stack.append(block)
+            words = []
+        elif token == "}":
+            assert not words and len(stack) > 1, "unbalanced braces in:\n%s" % text
+            stack.pop()
+        else:
+            words.append(token)
+    assert not words and len(stack) == 1, "unterminated directive or block in:\n%s" % text
+    return stack[0]
+
+
+def find(block: list[Directive], name: str) -> list[Directive]:
+    """Directives called ``name`` directly in ``block`` (not nested)."""
+    return [d for d in block if d.name == name]
+
+
+def walk(block: list[Directive]) -> t.Iterator[Directive]:
+    """Every directive at any depth."""
+    for directive in block:
+        yield directive
+        if directive.block is not None:
+            yield from walk(directive.block)
+
+
+def args_of(block: list[Directive], name: str) -> list[list[str]]:
+    return [d.args for d in find(block, name)]
+
+
+def only(block: list[Directive], name: str) -> list[str]:
+    """Arguments of the one directive ``name`` in ``block``."""
+    found = args_of(block, name)
+    assert len(found) == 1, "expected one %r, found %r" % (name, found)
+    return found[0]
+
+
+def location(server: list[Directive], *args: str) -> list[Directive]:
+    found = [d.block for d in find(server, "location") if d.args == list(args)]
+    assert len(found) == 1, "expected one `location %s`, found %r" % (" ".join(args), found)
+    return t.cast(list[Directive], found[0])
+
+
+def headers(block: list[Directive], name: str) -> dict[str, list[str]]:
+    """``add_header`` / ``proxy_set_header`` directives as header name -> remaining arguments."""
+    result: dict[str, list[str]] = {}
+    for args in args_of(block, name):
+        assert args[0] not in result, "%s %s set twice" % (name, args[0])
+        result[args[0]] = args[1:]
+    return result
+
+
+# --- Rendering -----------------------------------------------------------------------------------
+
+class Rendered(t.NamedTuple):
+    raw: dict[str, str]
+    tree: dict[str, list[Directive]]
+
+    def servers(self, file: str) -> list[list[Directive]]:
+        return [t.cast(list[Directive], d.block) for d in find(self.tree[file], "server")]
+
+    def site(self) -> tuple[list[Directive], list[Directive] | None]:
+        """The port-80 and (if any) the 443 server of conf.d/10-site.conf."""
+        servers = self.servers("conf.d/10-site.conf")
+        http = [s for s in servers if not any("443" in a[0] for a in args_of(s, "listen"))]
+        https = [s for s in servers if any("443" in a[0] for a in args_of(s, "listen"))]
+        assert len(http) == 1 and len(https) <= 1, servers
+        return http[0], (https[0] if https else None)
+
+
+def _playbook(out: pathlib.Path, render_tasks: pathlib.Path) -> list[dict]:
+    tasks: list[dict] = [
+        {"name": "Load the role's defaults", "ansible.builtin.include_vars": {"file": str(ROLE_DIR / "defaults" / "main.yml")}},
+        {"name": "Load the role's vars", "ansible.builtin.include_vars": {"file": str(ROLE_DIR / "vars" / "main.yml")}},
+    ]
+    for case, variables in CASES.items():
+        tasks.append({
+            "name": "Render case %s" % case,
+            "ansible.builtin.include_tasks": {"file": str(render_tasks)},
+            "vars": {**variables, "case_dir": str(out / case), "templates_dir": str(ROLE_DIR / "templates")},
+        })
+    return [{
+        "name": "Render the nginx_proxy templates",
+        "hosts": "localhost",
+        "connection": "local",
+        "gather_facts": False,
+        "vars": {"ansible_python_interpreter": sys.executable},
+        "tasks": tasks,
+    }]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory, collections_root: pathlib.Path) -> dict[str, Rendered]:
+    """One ansible-playbook run rendering every case; case name -> its rendered files."""
+    tmp = tmp_path_factory.mktemp("nginx-proxy-templates")
+    out = tmp / "out"
+    render_tasks = tmp / "render.yml"
+    render_tasks.write_text(RENDER_TASKS)
+    playbook = tmp / "playbook.yml"
+    playbook.write_text(json.dumps(_playbook(out, render_tasks), indent=2))  # JSON is YAML
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env.update(
+        ANSIBLE_CONFIG=str(CHECKOUT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(collections_root),
+        ANSIBLE_HOME=str(tmp / "ansible-home"),
+        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+    )
+    process = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(playbook)],
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=300, check=False,
+    )
+    output = process.stdout + process.stderr
+    assert process.returncode == 0, output
+    assert re.search(r"^localhost\s+:\s+ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=0", output, re.M), output
+    result = {}
+    for case in CASES:
+        raw = {}
+        for file in FILES:
+            path = out / case / file
+            assert path.is_file(), "%s: %s was not rendered\n%s" % (case, file, output)
+            raw[file] = path.read_text(encoding="utf-8")
+        result[case] = Rendered(raw, {file: parse(text) for file, text in raw.items()})
+    return result
+
+
+# --- Tests ---------------------------------------------------------------------------------------
+
+def test_every_listed_template_is_rendered() -> None:
+    import yaml
+
+    with (ROLE_DIR / "vars" / "main.yml").open(encoding="utf-8") as handle:
+        listed = yaml.safe_load(handle)["__nginx_proxy_templates"]
+    assert sorted(listed) == sorted(FILES)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("file", FILES)
+def test_starts_with_managed_comment(rendered: dict[str, Rendered], case: str, file: str) -> None:
+    first_line = rendered[case].raw[file].splitlines()[0]
+    assert first_line.startswith("#"), first_line
+
+
+def test_intermediate_tls(rendered: dict[str, Rendered]) -> None:
+    tls = rendered["default"].tree["tls.conf"]
+    assert only(tls, "ssl_protocols") == ["TLSv1.2", "TLSv1.3"]
+    (ciphers,) = only(tls, "ssl_ciphers")
+    suites = ciphers.split(":")
+    assert len(suites) == len(set(suites)), suites
+    for suite in suites:
+        # ECDHE key exchange (no plain RSA, no DHE), AEAD only (no CBC).
+        assert re.fullmatch(r"ECDHE-(ECDSA|RSA)-(AES128-GCM-SHA256|AES256-GCM-SHA384|CHACHA20-POLY1305)", suite), suite
+    assert set(suites) == INTERMEDIATE_CIPHERS
+    assert only(tls, "ssl_session_tickets") == ["off"]
+    assert only(tls, "ssl_session_timeout") == ["1d"]
+    assert not [d for d in walk(tls) if d.name.startswith("ssl_stapling")]
+
+
+def test_modern_tls(rendered: dict[str, Rendered]) -> None:
+    tls = rendered["modern"].tree["tls.conf"]
+    assert only(tls, "ssl_protocols") == ["TLSv1.3"]
+    assert args_of(tls, "ssl_ciphers") == []
+    assert only(tls, "ssl_session_tickets") == ["off"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_ocsp_stapling_anywhere(rendered: dict[str, Rendered], case: str) -> None:
+    for file, tree in rendered[case].tree.items():
+        assert not [str(d) for d in walk(tree) if d.name.startswith("ssl_stapling")], file
+
+
+def test_nginx_conf(rendered: dict[str, Rendered]) -> None:
+    tree = rendered["default"].tree["nginx.conf"]
+    (http,) = [d.block for d in find(tree, "http")]
+    assert http is not None
+    includes = [args[0] for args in args_of(http, "include")]
+    assert "/etc/nginx/djangoops/tls.conf" in includes, includes
+    assert "/etc/nginx/djangoops/conf.d/*.conf" in includes, includes
+    assert only(http, "server_tokens") == ["off"]
+    # TLS settings at http level only: no server of nginx.conf has its own.
+    assert not find(http, "server")
+    assert not [d for d in walk(tree) if d.name.startswith("ssl_")]
+
+
+def test_site_with_tls(rendered: dict[str, Rendered]) -> None:
+    http, https = rendered["default"].site()
+    assert https is not None
+    assert args_of(https, "listen") == [["443", "ssl", "http2"]]
+    assert only(https, "server_name") == [NAME]
+    assert only(https, "ssl_certificate") == ["/etc/letsencrypt/live/%s/fullchain.pem" % NAME]
+    assert only(https, "ssl_certificate_key") == ["/etc/letsencrypt/live/%s/privkey.pem" % NAME]
+    assert headers(https, "add_header")["Strict-Transport-Security"] == ["max-age=31536000", "always"]
+
+    proxied = location(https, "/")
+    assert only(proxied, "proxy_pass") == ["http://django"]
+    assert only(proxied, "proxy_http_version") == ["1.1"]
+    assert headers(proxied, "proxy_set_header") == {
+        "Connection": [""],
+        "Host": ["$host"],
+        "X-Forwarded-For": ["$proxy_add_x_forwarded_for"],
+        "X-Forwarded-Proto": ["$scheme"],
+    }
+    next_upstream = only(proxied, "proxy_next_upstream")
+    assert next_upstream[:2] == ["error", "timeout"]
+    assert "non_idempotent" not in next_upstream
+
+    for server in (http, https):
+        acme = location(server, *ACME_LOCATION)
+        assert only(acme, "root") == ["/var/www/html"]
+        assert not args_of(acme, "proxy_pass")
+
+    assert args_of(http, "listen") == [["80"]]
+    assert only(http, "server_name") == [NAME]
+    assert only(location(http, "/"), "return") == ["301", "https://$host$request_uri"]
+    assert not [d for d in walk(http) if d.name == "proxy_pass"]
+
+
+def test_default_server_with_tls(rendered: dict[str, Rendered]) -> None:
+    (server,) = rendered["default"].servers("conf.d/00-default.conf")
+    assert args_of(server, "listen") == [["80", "default_server"], ["443", "ssl", "default_server"]]
+    assert only(server, "ssl_reject_handshake") == ["on"]
+    assert only(server, "return") == ["444"]
+    assert args_of(server, "ssl_certificate") == []
+
+
+def test_without_certificate(rendered: dict[str, Rendered]) -> None:
+    case = rendered["no_tls"]
+    http, https = case.site()
+    assert https is None
+    site = case.tree["conf.d/10-site.conf"]
+    assert not [d for d in walk(site) if d.name.startswith("ssl_") or d.name == "add_header"]
+    assert not [a for d in walk(site) if d.name == "listen" for a in d.args if "443" in a]
+    location(http, *ACME_LOCATION)
+    assert only(location(http, "/"), "return") == ["301", "https://$host$request_uri"]
+
+    (server,) = case.servers("conf.d/00-default.conf")
+    assert args_of(server, "listen") == [["80", "default_server"]]
+    assert args_of(server, "ssl_reject_handshake") == []
+    assert only(server, "return") == ["444"]
+    # tls.conf is still included at http level: it holds settings only, no listener or certificate.
+    assert only(case.tree["tls.conf"], "ssl_protocols") == ["TLSv1.2", "TLSv1.3"]
+
+
+def test_hsts_opt_ins(rendered: dict[str, Rendered]) -> None:
+    _http, https = rendered["hsts_opt_in"].site()
+    assert https is not None
+    assert headers(https, "add_header")["Strict-Transport-Security"] == [
+        "max-age=63072000; includeSubDomains; preload", "always"]
+
+
+def test_ipv6(rendered: dict[str, Rendered]) -> None:
+    case = rendered["ipv6"]
+    http, https = case.site()
+    assert https is not None
+    assert args_of(http, "listen") == [["80"], ["[::]:80"]]
+    assert args_of(https, "listen") == [["443", "ssl", "http2"], ["[::]:443", "ssl", "http2"]]
+    (server,) = case.servers("conf.d/00-default.conf")
+    assert args_of(server, "listen") == [
+        ["80", "default_server"], ["[::]:80", "default_server"],
+        ["443", "ssl", "default_server"], ["[::]:443", "ssl", "default_server"],
+    ]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not CASES[c].get("nginx_proxy_listen_ipv6")])
+def test_no_ipv6_by_default(rendered: dict[str, Rendered], case: str) -> None:
+    for file, text in rendered[case].raw.items():
+        assert "[::]" not in _strip_comments(text), file
+
+
+def test_two_server_names(rendered: dict[str, Rendered]) -> None:
+    http, https = rendered["two_names"].site()
+    assert https is not None
+    assert only(http, "server_name") == TWO_NAMES
+    assert only(https, "server_name") == TWO_NAMES
+    assert only(https, "ssl_certificate") == ["/etc/letsencrypt/live/www.example.org/fullchain.pem"]
+    assert only(https, "ssl_certificate_key") == ["/etc/letsencrypt/live/www.example.org/privkey.pem"]
+
+
+def test_parser_reads_quotes_and_comments() -> None:
+    tree = parse('# top\nserver {\n  add_header X "a; b # c" always; # trailing\n  proxy_set_header Connection "";\n}\n')
+    (server,) = [d.block for d in find(tree, "server")]
+    assert server is not None
+    assert headers(server, "add_header") == {"X": ["a; b # c", "always"]}
+    assert headers(server, "proxy_set_header") == {"Connection": [""]}
