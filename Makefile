@@ -15,7 +15,7 @@ export PY_COLORS := $(if $(CI),0,1)
 
 say = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help demo test venv host images lab-up lab-down converge unit lint sanity molecule readmes clean
+.PHONY: help demo test venv host images collection lab-up lab-down converge unit units lint sanity molecule readmes clean
 
 help:
 	@echo "make demo   # bring up the lab and run playbooks/site.yml against it"
@@ -50,6 +50,15 @@ lab-up: venv images lab-down
 	$(call say,Creating the lab)
 	ansible-playbook -i $(LAB_INVENTORY) tests/lab/up.yml
 
+# The collection as users get it: built into a tarball and installed into a clean collections path
+# (its dependencies come from the pinned `ansible` bundle; Galaxy is never contacted).
+collection: venv
+	$(call say,Building the collection and installing it into .cache/installed)
+	rm -rf .cache/dist .cache/installed
+	ansible-galaxy collection build --force --output-path .cache/dist
+	ANSIBLE_COLLECTIONS_PATH=.cache/installed ansible-galaxy collection install --force --no-deps --offline \
+	  -p .cache/installed .cache/dist/djangoops-fleet-*.tar.gz
+
 converge: venv
 	$(call say,Running playbooks/site.yml against the lab)
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml
@@ -62,6 +71,10 @@ unit: venv
 	$(call say,Unit tests)
 	scripts/run-pytest.sh tests/unit
 
+units: venv
+	$(call say,ansible-test units (the collection under ansible_collections/djangoops/fleet, in ansible-test's venv))
+	scripts/ansible-test.sh units
+
 lint: venv
 	$(call say,ansible-lint (production profile))
 	ansible-lint
@@ -70,7 +83,7 @@ sanity: venv host
 	$(call say,ansible-test sanity)
 	scripts/ansible-test.sh sanity
 
-molecule: venv images
+molecule: venv images collection
 	$(call say,Molecule default scenario: create the lab, converge, idempotence, verify, destroy)
 	molecule test --scenario-name default
 
@@ -78,7 +91,7 @@ readmes: venv
 	$(call say,Regenerating the variables part of each role README from its argument spec and defaults)
 	$(BIN)/python scripts/role-readme.py --write
 
-test: unit lint sanity molecule
+test: unit lint sanity units molecule
 	$(call say,All tests passed)
 
 clean: lab-down

@@ -14,9 +14,16 @@ module is collected and imports collection code, we:
 2. create a temporary root whose ``ansible_collections/djangoops/fleet`` is a symlink to the
    checkout, removed again when pytest exits;
 3. put that root first on ``sys.path`` and install Ansible's collection loader with it as the
-   first collections path, as ``ansible-playbook`` does with ``ANSIBLE_COLLECTIONS_PATH``.
+   first collections path, as ``ansible-playbook`` does with ``ANSIBLE_COLLECTIONS_PATH``, unless
+   a loader is installed already: ``ansible-test units`` installs its own (pytest plugin
+   ``ansible_pytest_collections``) before this conftest runs, and its module test context has no
+   ``ansible.plugins`` to install another from.
 
-Tests that start ``ansible-playbook`` get the same root from the ``collections_root`` fixture.
+Tests that start ``ansible-playbook`` or ``ansible-doc`` get the same root from the
+``collections_root`` fixture and the executable from the ``ansible_playbook``/``ansible_doc``
+fixtures: the one installed beside the interpreter running the tests (the project's venv, also
+when ``ansible-test units`` runs on it), else the one on ``PATH`` (``ansible-test units --venv``
+puts its own entry points there, running the ansible-core it tests with).
 """
 
 from __future__ import annotations
@@ -52,6 +59,10 @@ def _symlinked_root(checkout: pathlib.Path) -> pathlib.Path:
 def _install(root: pathlib.Path) -> None:
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    if AnsibleCollectionConfig.collection_finder is not None:
+        return  # ansible-test's pytest plugin installed it, for the same root
     # Imported late: ansible reads its configuration on import, which must not happen before
     # pytest has set up its own environment.
     from ansible.plugins.loader import init_plugin_loader
@@ -71,7 +82,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(COLLECTIONS_ROOT, ignore_errors=True)
 
 
+def ansible_executable(name: str) -> pathlib.Path:
+    """The Ansible command ``name`` that runs the ansible-core these tests import."""
+    beside = pathlib.Path(sys.executable).with_name(name)
+    if beside.is_file():
+        return beside
+    on_path = shutil.which(name)
+    if on_path is None:
+        pytest.fail("%s is neither beside %s nor on PATH" % (name, sys.executable))
+    return pathlib.Path(on_path)
+
+
 @pytest.fixture(scope="session")
 def collections_root() -> pathlib.Path:
     """A directory for ``ANSIBLE_COLLECTIONS_PATH`` in which djangoops.fleet is this checkout."""
     return COLLECTIONS_ROOT
+
+
+@pytest.fixture(scope="session")
+def ansible_playbook() -> pathlib.Path:
+    return ansible_executable("ansible-playbook")
+
+
+@pytest.fixture(scope="session")
+def ansible_doc() -> pathlib.Path:
+    return ansible_executable("ansible-doc")

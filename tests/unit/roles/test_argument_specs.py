@@ -21,7 +21,6 @@ import os
 import pathlib
 import re
 import subprocess
-import sys
 import typing as t
 
 import pytest
@@ -33,9 +32,6 @@ from ansible.playbook.task import Task
 CHECKOUT = pathlib.Path(__file__).resolve().parents[3]
 ROLES_DIR = CHECKOUT / "roles"
 ROLES = sorted(path.name for path in ROLES_DIR.iterdir() if path.is_dir())
-
-# ansible-playbook of the interpreter running the tests (the project's venv).
-ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")
 
 MISSING = object()
 
@@ -414,8 +410,9 @@ class Run(t.NamedTuple):
 class Validation:
     """ansible-playbook with this checkout as djangoops.fleet, the project's ansible.cfg, a private home."""
 
-    def __init__(self, tmp_path: pathlib.Path, collections_root: pathlib.Path) -> None:
+    def __init__(self, tmp_path: pathlib.Path, collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> None:
         self.tmp_path = tmp_path
+        self.ansible_playbook = ansible_playbook
         self.inventory = tmp_path / "inventory.yml"
         self.inventory.write_text(INVENTORY)
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
@@ -435,7 +432,7 @@ class Validation:
         extra_vars = self.tmp_path / "vars.json"
         extra_vars.write_text(json.dumps(variables))
         process = subprocess.run(
-            [str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(playbook), "-e", "@%s" % extra_vars],
+            [str(self.ansible_playbook), "-i", str(self.inventory), str(playbook), "-e", "@%s" % extra_vars],
             env=self.env, cwd=self.tmp_path, capture_output=True, text=True, timeout=300, check=False,
         )
         output = process.stdout + process.stderr
@@ -457,8 +454,8 @@ def _failed_tasks(output: str) -> list[str]:
 
 
 @pytest.fixture
-def validation(tmp_path: pathlib.Path, collections_root: pathlib.Path) -> Validation:
-    return Validation(tmp_path, collections_root)
+def validation(tmp_path: pathlib.Path, collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> Validation:
+    return Validation(tmp_path, collections_root, ansible_playbook)
 
 
 def _with(role: str, overrides: dict) -> dict:

@@ -18,19 +18,28 @@ blocks as a tree) and checked against values written from Mozilla's Server Side 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import typing as t
 
 import pytest
 
 CHECKOUT = pathlib.Path(__file__).resolve().parents[3]
 ROLE_DIR = CHECKOUT / "roles" / "nginx_proxy"
-ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")
+
+# The rendering runs once per pytest process and is kept on disk here. `ansible-test units` runs
+# every test in a fork of its pytest worker, where a module-scoped fixture is set up anew for each
+# test (an ansible-playbook run per test); a directory made at import, before any fork, outlives
+# the forks. The process that made it removes it when it exits (forks leave by os._exit).
+RENDER_DIR = pathlib.Path(tempfile.mkdtemp(prefix="djangoops-nginx-proxy-templates-"))
+atexit.register(shutil.rmtree, RENDER_DIR, ignore_errors=True)
 
 FILES = ("nginx.conf", "tls.conf", "conf.d/00-default.conf", "conf.d/10-site.conf")
 NAME = "www.example.com"
@@ -208,11 +217,8 @@ def _playbook(out: pathlib.Path, render_tasks: pathlib.Path) -> list[dict]:
     }]
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory, collections_root: pathlib.Path) -> dict[str, Rendered]:
-    """One ansible-playbook run rendering every case; case name -> its rendered files."""
-    tmp = tmp_path_factory.mktemp("nginx-proxy-templates")
-    out = tmp / "out"
+def _render(tmp: pathlib.Path, out: pathlib.Path, collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> None:
+    """Render every case into ``out`` with one ansible-playbook run, and check that run."""
     render_tasks = tmp / "render.yml"
     render_tasks.write_text(RENDER_TASKS)
     playbook = tmp / "playbook.yml"
@@ -227,19 +233,28 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, collections_root: pathlib
         ANSIBLE_FORCE_COLOR="0",
     )
     process = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(playbook)],
+        [str(ansible_playbook), "-i", "localhost,", str(playbook)],
         env=env, cwd=tmp, capture_output=True, text=True, timeout=300, check=False,
     )
     output = process.stdout + process.stderr
     assert process.returncode == 0, output
     assert re.search(r"^localhost\s+:\s+ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=0", output, re.M), output
+    for case in CASES:
+        for file in FILES:
+            assert (out / case / file).is_file(), "%s: %s was not rendered\n%s" % (case, file, output)
+
+
+@pytest.fixture(scope="module")
+def rendered(collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> dict[str, Rendered]:
+    """Case name -> its rendered files, from one ansible-playbook run rendering every case."""
+    out = RENDER_DIR / "out"
+    done = RENDER_DIR / "rendered"  # made only after a run that passed the checks of _render
+    if not done.exists():
+        _render(RENDER_DIR, out, collections_root, ansible_playbook)
+        done.touch()
     result = {}
     for case in CASES:
-        raw = {}
-        for file in FILES:
-            path = out / case / file
-            assert path.is_file(), "%s: %s was not rendered\n%s" % (case, file, output)
-            raw[file] = path.read_text(encoding="utf-8")
+        raw = {file: (out / case / file).read_text(encoding="utf-8") for file in FILES}
         result[case] = Rendered(raw, {file: parse(text) for file, text in raw.items()})
     return result
 

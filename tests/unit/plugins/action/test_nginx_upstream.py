@@ -14,13 +14,9 @@ import os
 import pathlib
 import re
 import subprocess
-import sys
 import textwrap
 
 import pytest
-
-# ansible-playbook of the interpreter running the tests (the project's venv).
-ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")
 
 INVENTORY = """
 all:
@@ -84,7 +80,8 @@ RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 class Playbook:
     """ansible-playbook with this checkout as djangoops.fleet and a private Ansible home."""
 
-    def __init__(self, tmp_path: pathlib.Path, collections_root: pathlib.Path) -> None:
+    def __init__(self, tmp_path: pathlib.Path, collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> None:
+        self.ansible_playbook = ansible_playbook
         self.dest = tmp_path / "etc" / "upstream.conf"
         self.dest.parent.mkdir()
         self.inventory = tmp_path / "inventory.yml"
@@ -112,7 +109,7 @@ class Playbook:
     def run(self, *options: str, extra_vars: str = "{}") -> tuple[subprocess.CompletedProcess[str], dict[str, int]]:
         """Run the playbook; return the process and localhost's recap counters."""
         command = [
-            str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(self.playbook),
+            str(self.ansible_playbook), "-i", str(self.inventory), str(self.playbook),
             "-e", "upstream_dest=%s" % self.dest, "-e", extra_vars, *options,
         ]
         process = subprocess.run(command, env=self.env, cwd=self.cwd, capture_output=True, text=True, timeout=300, check=False)
@@ -124,8 +121,8 @@ class Playbook:
 
 
 @pytest.fixture
-def playbook(tmp_path: pathlib.Path, collections_root: pathlib.Path) -> Playbook:
-    return Playbook(tmp_path, collections_root)
+def playbook(tmp_path: pathlib.Path, collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> Playbook:
+    return Playbook(tmp_path, collections_root, ansible_playbook)
 
 
 def test_writes_the_block_then_is_idempotent(playbook: Playbook) -> None:

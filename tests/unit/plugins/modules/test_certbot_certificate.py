@@ -194,7 +194,10 @@ class Lab:
         args.update(overrides)
         env = dict(os.environ)
         env["PATH"] = "%s%s%s" % (self.bin, os.pathsep, env.get("PATH", ""))
-        env["PYTHONPATH"] = str(self.collections_root)
+        # The collection first; keep what the environment adds: ansible-test puts the ansible-core
+        # under test there (only its module_utils, in the module test context) when the
+        # interpreter has none installed.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.collections_root), env.get("PYTHONPATH")]))
         process = subprocess.run(
             [sys.executable, "-m", MODULE],
             input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
