@@ -20,6 +20,8 @@ if [ -n "${LAB_INSECURE_REGISTRIES:-}" ]; then
 fi
 ssh-keygen -A >/dev/null
 /usr/sbin/sshd
+# cron runs scheduled jobs (the certbot renewal), as on a real server.
+cron
 
 # dockerd runs supervised, as systemd would run it on a real server: `pkill -x dockerd` restarts
 # the engine (tests do), and stopping the lab server stops it cleanly.
