@@ -107,3 +107,8 @@ def ansible_playbook() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def ansible_doc() -> pathlib.Path:
     return ansible_executable("ansible-doc")
+
+
+@pytest.fixture(scope="session")
+def ansible_galaxy() -> pathlib.Path:
+    return ansible_executable("ansible-galaxy")

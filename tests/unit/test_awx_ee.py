@@ -420,18 +420,7 @@ class ActionModule(ActionBase):
 AWX_MODULES = ("credential_type", "credential", "execution_environment", "job_template")
 
 
-def _ansible_command(name: str) -> pathlib.Path:
-    """An Ansible command of the ansible-core these tests import: beside the interpreter, else on PATH."""
-    beside = pathlib.Path(sys.executable).with_name(name)
-    if beside.is_file():
-        return beside
-    on_path = shutil.which(name)
-    if on_path is None:
-        pytest.fail(f"{name} is neither beside {sys.executable} nor on PATH")
-    return pathlib.Path(on_path)
-
-
-def test_loader_hands_every_definition_to_awx(tmp_path: pathlib.Path) -> None:
+def test_loader_hands_every_definition_to_awx(tmp_path: pathlib.Path, ansible_playbook: pathlib.Path) -> None:
     """Run load.yml against a stub awx.awx and compare what each module gets with the YAML files."""
     stub = tmp_path / "collections" / "ansible_collections" / "awx" / "awx"
     (stub / "plugins" / "action").mkdir(parents=True)
@@ -453,7 +442,7 @@ def test_loader_hands_every_definition_to_awx(tmp_path: pathlib.Path) -> None:
         "STUB_AWX_LOG": str(log),
     }
     result = subprocess.run(
-        [str(_ansible_command("ansible-playbook")), str(AWX_DIR / "load.yml"), "-e", f"@{tmp_path / 'inputs.yml'}"],
+        [str(ansible_playbook), str(AWX_DIR / "load.yml"), "-e", f"@{tmp_path / 'inputs.yml'}"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -720,11 +709,11 @@ def _installed_manifest(fqcn: str) -> dict[str, t.Any]:
 
 
 @pytest.fixture(scope="module")
-def collection_tarball(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+def collection_tarball(tmp_path_factory: pytest.TempPathFactory, ansible_galaxy: pathlib.Path) -> pathlib.Path:
     """The collection built with ``ansible-galaxy collection build``, as the EE installs it."""
     output = tmp_path_factory.mktemp("collection-build")
     subprocess.run(
-        [str(_ansible_command("ansible-galaxy")), "collection", "build", "--output-path", str(output), str(CHECKOUT)],
+        [str(ansible_galaxy), "collection", "build", "--output-path", str(output), str(CHECKOUT)],
         check=True,
         capture_output=True,
         text=True,
