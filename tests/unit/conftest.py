@@ -28,6 +28,7 @@ puts its own entry points there, running the ansible-core it tests with).
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import sys
@@ -107,6 +108,26 @@ def ansible_playbook() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def ansible_doc() -> pathlib.Path:
     return ansible_executable("ansible-doc")
+
+
+@pytest.fixture(scope="session")
+def isolated_ansible_env(collections_root: pathlib.Path):
+    """Return ``env(home)``: this environment without ANSIBLE_* settings, plus the project's
+    ansible.cfg, this checkout as djangoops.fleet, a private Ansible home and no colours."""
+
+    def env(home: pathlib.Path) -> dict[str, str]:
+        result = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+        result.update(
+            ANSIBLE_CONFIG=str(CHECKOUT / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(collections_root),
+            ANSIBLE_HOME=str(home / "ansible-home"),
+            ANSIBLE_LOCAL_TEMP=str(home / "ansible-tmp"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+        )
+        return result
+
+    return env
 
 
 @pytest.fixture(scope="session")

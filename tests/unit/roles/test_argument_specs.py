@@ -17,7 +17,6 @@ checks that the run fails in the right task with a message naming the variable.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import re
 import subprocess
@@ -410,20 +409,12 @@ class Run(t.NamedTuple):
 class Validation:
     """ansible-playbook with this checkout as djangoops.fleet, the project's ansible.cfg, a private home."""
 
-    def __init__(self, tmp_path: pathlib.Path, collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> None:
+    def __init__(self, tmp_path: pathlib.Path, env: dict[str, str], ansible_playbook: pathlib.Path) -> None:
         self.tmp_path = tmp_path
         self.ansible_playbook = ansible_playbook
         self.inventory = tmp_path / "inventory.yml"
         self.inventory.write_text(INVENTORY)
-        self.env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
-        self.env.update(
-            ANSIBLE_CONFIG=str(CHECKOUT / "ansible.cfg"),
-            ANSIBLE_COLLECTIONS_PATH=str(collections_root),
-            ANSIBLE_HOME=str(tmp_path / "ansible-home"),
-            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_FORCE_COLOR="0",
-        )
+        self.env = env
 
     def run(self, role: str, variables: dict) -> Run:
         playbook = self.tmp_path / "validate-{}.yml".format(role)
@@ -454,8 +445,8 @@ def _failed_tasks(output: str) -> list[str]:
 
 
 @pytest.fixture
-def validation(tmp_path: pathlib.Path, collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> Validation:
-    return Validation(tmp_path, collections_root, ansible_playbook)
+def validation(tmp_path: pathlib.Path, isolated_ansible_env: t.Callable, ansible_playbook: pathlib.Path) -> Validation:
+    return Validation(tmp_path, isolated_ansible_env(tmp_path), ansible_playbook)
 
 
 def _with(role: str, overrides: dict) -> dict:

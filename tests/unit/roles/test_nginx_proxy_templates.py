@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
 import pathlib
 import re
 import shutil
@@ -217,21 +216,12 @@ def _playbook(out: pathlib.Path, render_tasks: pathlib.Path) -> list[dict]:
     }]
 
 
-def _render(tmp: pathlib.Path, out: pathlib.Path, collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> None:
+def _render(tmp: pathlib.Path, out: pathlib.Path, env: dict[str, str], ansible_playbook: pathlib.Path) -> None:
     """Render every case into ``out`` with one ansible-playbook run, and check that run."""
     render_tasks = tmp / "render.yml"
     render_tasks.write_text(RENDER_TASKS)
     playbook = tmp / "playbook.yml"
     playbook.write_text(json.dumps(_playbook(out, render_tasks), indent=2))  # JSON is YAML
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
-    env.update(
-        ANSIBLE_CONFIG=str(CHECKOUT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(collections_root),
-        ANSIBLE_HOME=str(tmp / "ansible-home"),
-        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-    )
     process = subprocess.run(
         [str(ansible_playbook), "-i", "localhost,", str(playbook)],
         env=env, cwd=tmp, capture_output=True, text=True, timeout=300, check=False,
@@ -245,12 +235,12 @@ def _render(tmp: pathlib.Path, out: pathlib.Path, collections_root: pathlib.Path
 
 
 @pytest.fixture(scope="module")
-def rendered(collections_root: pathlib.Path, ansible_playbook: pathlib.Path) -> dict[str, Rendered]:
+def rendered(isolated_ansible_env, ansible_playbook: pathlib.Path) -> dict[str, Rendered]:
     """Case name -> its rendered files, from one ansible-playbook run rendering every case."""
     out = RENDER_DIR / "out"
     done = RENDER_DIR / "rendered"  # made only after a run that passed the checks of _render
     if not done.exists():
-        _render(RENDER_DIR, out, collections_root, ansible_playbook)
+        _render(RENDER_DIR, out, isolated_ansible_env(RENDER_DIR), ansible_playbook)
         done.touch()
     result = {}
     for case in CASES:
