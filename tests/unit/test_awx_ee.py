@@ -52,9 +52,9 @@ META_EE_FILE = CHECKOUT / "meta" / "execution-environment.yml"
 
 # Credential types AWX ships; a job template may attach credentials of these besides ours.
 BUILTIN_CREDENTIAL_TYPES = {"Machine"}
-# Job templates whose playbook exists today; deploy, rollback and renew arrive with the issues
-# that add their playbooks, and their tests skip until then.
-EXISTING_PLAYBOOKS = {"site.yml": "playbooks/site.yml"}
+# Job templates whose playbook exists today; deploy and rollback arrive with the issue that adds
+# their playbooks, and their tests skip until then.
+EXISTING_PLAYBOOKS = {"site.yml": "playbooks/site.yml", "renew.yml": "playbooks/renew.yml"}
 SECRET_LOOKING = re.compile(r"secret|passw|token|private_key|access_key|api_key|credential", re.IGNORECASE)
 # Plugin types that run inside the EE (the controller); modules run on the managed hosts.
 CONTROLLER_PLUGIN_DIRS = ("action", "filter", "lookup", "test", "callback", "inventory", "vars", "connection", "become")
@@ -603,6 +603,9 @@ def test_collection_ee_metadata_format() -> None:
         assert not pathlib.PurePath(relative).is_absolute() and (CHECKOUT / relative).is_file()
 
 
+LOOKUPS_USED_BY_ROLES = {"community.general.dig": "dnspython"}
+
+
 def test_ee_requirements_are_what_controller_plugins_import() -> None:
     lines = _requirement_lines(CHECKOUT / _meta_ee()["dependencies"]["python"])
     requirements = [Requirement(line) for line in lines]
@@ -617,6 +620,10 @@ def test_ee_requirements_are_what_controller_plugins_import() -> None:
         for plugin in sorted((CHECKOUT / "plugins" / plugin_dir).glob("*.py")):
             imported |= _imported_top_level(plugin, seen)
     needed = _third_party_distributions(imported)
+    # Other collections' controller-side plugins that the roles call, and the library each needs.
+    for plugin, distribution in LOOKUPS_USED_BY_ROLES.items():
+        if any(plugin in path.read_text() for path in (CHECKOUT / "roles").rglob("*.yml")):
+            needed.add(distribution)
     assert (
         needed == listed
     ), f"meta/ee-requirements.txt lists {sorted(listed)}; controller-side plugins import {sorted(needed)}"

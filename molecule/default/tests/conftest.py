@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +24,11 @@ class Lab:
 
     domain: str
     proxy_public: str
+    proxies: dict[str, dict]
     app_servers: dict[str, dict]
     s3_endpoint: str
     state_dir: Path
+    all_vars: dict
 
     def secret(self, name: str) -> str:
         return (self.state_dir / "secrets" / name).read_text().split()[0]
@@ -43,9 +47,11 @@ def lab() -> Lab:
     return Lab(
         domain=all_vars["lab_domain"],
         proxy_public=hostvars[proxy]["ansible_host"],
+        proxies={name: hostvars[name] for name in inventory["nginx_proxy"]["hosts"]},
         app_servers={name: hostvars[name] for name in inventory["django_app"]["hosts"]},
         s3_endpoint=f"http://{all_vars['lab_s3_public_address']}:{all_vars['lab_s3_port']}",
         state_dir=LAB_DIR,
+        all_vars=all_vars,
     )
 
 
@@ -64,6 +70,42 @@ class Client:
         resolve = [arg for port in (80, 443) for arg in ("--resolve", f"{self.lab.domain}:{port}:{self.lab.proxy_public}")]
         command = ["curl", "-sS", "--max-time", "10", "--cacert", f"/lab/pki/{ca}", *resolve, *args, url]
         return self.host.run(shlex.join(command))
+
+    def start_polling(self, proxies: list[str] | None = None, *, name: str = "/tmp/djangoops-poll") -> None:
+        """Request the site from the proxies in turn, one after another, each on a new connection,
+        until stop_polling (at most 3 minutes). Each line of the log: status, X-Served-By, proxy."""
+        self._poll = name
+        addresses = " ".join(proxies or [self.lab.proxy_public])
+        script = (
+            f"rm -f {name}.*; end=$(( $(date +%s) + 180 )); "
+            f"while [ ! -e {name}.stop ] && [ $(date +%s) -lt $end ]; do for proxy in {addresses}; do "
+            f"curl -sS -o /dev/null -w '%{{http_code}} ' --max-time 5 --cacert /lab/pki/pebble-production-root.pem"
+            f" --resolve {self.lab.domain}:443:$proxy -D - https://{self.lab.domain}/polls/"
+            f" | tr -d '\\r' | awk -v proxy=$proxy '/^[Xx]-[Ss]erved-[Bb]y:/ {{s=$2}} /^[0-9][0-9][0-9] $/ {{c=$1}}"
+            f" END {{print c, s, proxy}}' >> {name}.log 2>&1 || echo \"curl-failed - $proxy\" >> {name}.log; done; done;"
+            f" touch {name}.done"
+        )
+        self.host.run("nohup sh -c %s >/dev/null 2>&1 &", script)
+
+    def stop_polling(self) -> list[tuple[str, ...]]:
+        """Stop the loop; its requests as (status, served by, proxy), in order."""
+        self.run(f"touch {self._poll}.stop")
+        for _attempt in range(30):
+            if self.run(f"test -e {self._poll}.done").rc == 0:
+                break
+            time.sleep(1)
+        lines = self.run(f"cat {self._poll}.log").stdout.splitlines()
+        return [tuple(line.split()) for line in lines if line.strip()]
+
+    def served_serial(self, proxy: str) -> str:
+        """Serial of the certificate a proxy presents for the site's name."""
+        out = self.run(
+            f"echo | openssl s_client -connect {proxy}:443 -servername {self.lab.domain} 2>/dev/null"
+            " | openssl x509 -noout -serial"
+        ).stdout
+        match = re.search(r"serial=(\w+)", out)
+        assert match, f"{proxy} presented no certificate: {out!r}"
+        return match.group(1)
 
 
 @pytest.fixture(scope="session")

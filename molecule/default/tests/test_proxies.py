@@ -20,8 +20,3 @@ def test_upstream_lists_every_app_server_by_private_address(host, lab):
     upstream = host.file("/etc/djangoops/nginx/conf.d/upstream.conf").content_string
     for app in lab.app_servers.values():
         assert f"server {app['private_address']}:8000" in upstream
-
-
-def test_renewal_job_is_scheduled(host):
-    crontab = host.check_output("crontab -l -u root")
-    assert "/usr/local/sbin/djangoops-certbot-renew" in crontab

@@ -1,12 +1,15 @@
 """Renewal in webroot mode while Nginx holds port 80: nothing happens while the certificate is not
-due, and a renewed certificate is served at once because Nginx is reloaded."""
+due; a renewed certificate is served at once, because Nginx reloads (HUP, no restart), with no
+failed request from a client polling during the reload; playbooks/renew.yml does the same for every
+proxy; the renewal job is scheduled on the proxy that runs Certbot only."""
 
 from __future__ import annotations
 
 import re
-import time
 
 import testinfra
+
+from conftest import run_playbook
 
 RENEW = "/usr/local/sbin/djangoops-certbot-renew"
 # Certbot sleeps up to 8 minutes before a non-interactive renewal (kind to the CA when run from
@@ -14,35 +17,77 @@ RENEW = "/usr/local/sbin/djangoops-certbot-renew"
 NO_SLEEP = "--no-random-sleep-on-renew"
 
 
-def _served_serial(client, lab) -> str:
-    out = client.run(
-        f"echo | openssl s_client -connect {lab.proxy_public}:443 -servername {lab.domain} 2>/dev/null"
-        " | openssl x509 -noout -serial"
-    ).stdout
-    return re.search(r"serial=(\w+)", out).group(1)
+def _server(name: str):
+    return testinfra.get_host(f"docker://djangoops-lab-{name}")
+
+
+def _nginx_started_at(name: str) -> str:
+    return _server(name).check_output("docker inspect --format '{{.State.StartedAt}}' nginx")
+
+
+def _proxy_addresses(lab) -> list[str]:
+    return [proxy["ansible_host"] for proxy in lab.proxies.values()]
+
+
+def _check_no_failure(polled, what: str) -> None:
+    failed = [entry for entry in polled if entry[0] != "200"]
+    print(f"polled {len(polled)} requests during {what}, {len(failed)} failed")
+    assert len(polled) >= 20, polled
+    assert failed == [], failed
+
+
+def test_the_renewal_job_is_scheduled_on_the_issuer_only():
+    assert RENEW in _server("proxy1").check_output("crontab -l")
+    assert RENEW not in _server("proxy2").run("crontab -l").stdout
+    assert not _server("proxy2").file(RENEW).exists
 
 
 def test_renewal_job_does_nothing_while_the_certificate_is_valid(client, lab):
-    proxy = testinfra.get_host("docker://djangoops-lab-proxy1")
-    before = _served_serial(client, lab)
-    run = proxy.run(f"{RENEW} {NO_SLEEP}")
+    before = client.served_serial(lab.proxy_public)
+    run = _server("proxy1").run(f"{RENEW} {NO_SLEEP}")
     assert run.rc == 0, run.stdout + run.stderr
     assert "not due for renewal" in run.stdout + run.stderr
     assert "nginx reloaded" not in run.stdout
-    assert _served_serial(client, lab) == before
+    assert client.served_serial(lab.proxy_public) == before
 
 
-def test_renewed_certificate_is_served_after_the_reload(client, lab):
-    proxy = testinfra.get_host("docker://djangoops-lab-proxy1")
-    before = _served_serial(client, lab)
-    run = proxy.run(f"{RENEW} {NO_SLEEP} --force-renewal")
+def test_a_forced_renewal_is_served_after_a_reload_without_a_failed_request(client, lab):
+    before = client.served_serial(lab.proxy_public)
+    started = _nginx_started_at("proxy1")
+    client.start_polling([lab.proxy_public])
+    run = _server("proxy1").run(f"{RENEW} {NO_SLEEP} --force-renewal")
+    polled = client.stop_polling()
     assert run.rc == 0, run.stdout + run.stderr
     assert "certificate renewed; nginx reloaded" in run.stdout
-    # A reload starts new workers and lets the old ones finish: allow it a few seconds.
-    for _attempt in range(20):
-        if _served_serial(client, lab) != before:
-            break
-        time.sleep(0.5)
-    assert _served_serial(client, lab) != before
+    # The job checked, after the reload, that Nginx serves the serial on disk.
+    served = re.search(r"serves serial (\w+) for \S+, the certificate on disk", run.stdout)
+    assert served, run.stdout
+    after = client.served_serial(lab.proxy_public)
+    assert after != before and after.lstrip("0") == served.group(1).lstrip("0")
+    assert _nginx_started_at("proxy1") == started, "nginx was restarted, not reloaded"
+    _check_no_failure(polled, "the renewal and reload")
     verified = client.curl(f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}")
     assert verified.stdout == "200 0"  # still from the production CA
+
+
+def test_the_renew_playbook_brings_every_proxy_the_new_certificate(client, lab):
+    addresses = _proxy_addresses(lab)
+    started = {name: _nginx_started_at(name) for name in lab.proxies}
+    # The job above renewed on proxy1 only: proxy2 still serves the older certificate.
+    assert client.served_serial(addresses[0]) != client.served_serial(addresses[1])
+    client.start_polling(addresses)
+    run = run_playbook("playbooks/renew.yml", "-e", "certbot_force=true")
+    polled = client.stop_polling()
+    assert run.returncode == 0, run.stdout + run.stderr
+    changed = dict(re.findall(r"^(proxy\d)\s+: ok=\d+\s+changed=(\d+)", run.stdout, re.M))
+    assert set(changed) == set(lab.proxies) and "0" not in changed.values(), changed  # renewed; copied
+    serials = {address: client.served_serial(address) for address in addresses}
+    assert len(set(serials.values())) == 1, serials
+    assert {name: _nginx_started_at(name) for name in lab.proxies} == started, "nginx was restarted, not reloaded"
+    _check_no_failure(polled, "renew.yml")
+    assert {entry[2] for entry in polled} == set(addresses)
+
+    # Nothing due: nothing renewed, copied or reloaded.
+    again = run_playbook("playbooks/renew.yml")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert re.findall(r"^(proxy\d)\s+: ok=\d+\s+changed=(\d+)", again.stdout, re.M) == [("proxy1", "0"), ("proxy2", "0")]

@@ -11,7 +11,6 @@ import pytest
 from conftest import run_playbook
 
 WITH_APP3 = ("inventories/lab", "tests/lab/inventory-app3.yml")
-POLL = "/tmp/djangoops-poll"
 
 
 def _served_by(client, lab, count: int) -> list[str]:
@@ -20,29 +19,6 @@ def _served_by(client, lab, count: int) -> list[str]:
         f" --resolve {lab.domain}:443:{lab.proxy_public} https://{lab.domain}/polls/; done"
     )
     return re.findall(r"(?im)^x-served-by:\s*(\S+)", client.run(loop).stdout)
-
-
-def _start_polling(client, lab) -> None:
-    # One request after another, each on a new connection, until told to stop (at most 3 minutes).
-    script = (
-        f"rm -f {POLL}.*; end=$(( $(date +%s) + 180 )); "
-        f"while [ ! -e {POLL}.stop ] && [ $(date +%s) -lt $end ]; do "
-        f"curl -sS -o /dev/null -w '%{{http_code}} ' --max-time 5 --cacert /lab/pki/pebble-production-root.pem"
-        f" --resolve {lab.domain}:443:{lab.proxy_public} -D - https://{lab.domain}/polls/"
-        f" | tr -d '\\r' | awk '/^[Xx]-[Ss]erved-[Bb]y:/ {{s=$2}} /^[0-9][0-9][0-9] $/ {{c=$1}} END {{print c, s}}'"
-        f" >> {POLL}.log 2>&1 || echo 'curl-failed -' >> {POLL}.log; done; touch {POLL}.done"
-    )
-    client.host.run("nohup sh -c %s >/dev/null 2>&1 &", script)
-
-
-def _stop_polling(client) -> list[tuple[str, str]]:
-    client.run(f"touch {POLL}.stop")
-    for _attempt in range(30):
-        if client.run(f"test -e {POLL}.done").rc == 0:
-            break
-        time.sleep(1)
-    lines = client.run(f"cat {POLL}.log").stdout.splitlines()
-    return [tuple(line.split()) for line in lines if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +40,12 @@ def test_third_app_server_joins_the_upstream(app3, client, lab):
 
 
 def test_draining_a_server_fails_no_request(app3, client, lab):
-    _start_polling(client, lab)
+    client.start_polling()
     time.sleep(2)
     drained = run_playbook("molecule/default/proxy-config.yml", "-e", '{"nginx_proxy_upstream_drain": ["app1"]}',
                            inventories=WITH_APP3)
     time.sleep(2)
-    polled = _stop_polling(client)
+    polled = client.stop_polling()
     assert drained.returncode == 0, drained.stdout + drained.stderr
 
     failed = [entry for entry in polled if entry[0] != "200"]
@@ -77,7 +53,7 @@ def test_draining_a_server_fails_no_request(app3, client, lab):
     assert len(polled) >= 50, polled
     assert failed == []
     # The last requests, after the reload, never reach the drained server.
-    assert "app1" not in {server for _status, server in polled[-10:]}, polled[-10:]
+    assert "app1" not in {entry[1] for entry in polled[-10:]}, polled[-10:]
     assert set(_served_by(client, lab, 20)) == {"app2", "app3"}
 
     undrained = run_playbook("molecule/default/proxy-config.yml", inventories=WITH_APP3)

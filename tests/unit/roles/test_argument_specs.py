@@ -307,7 +307,7 @@ GOOD_RECAP = {
     "django_app": {"ok": 4, "failed": 0, "skipped": 0},
     "nginx_proxy": {"ok": 3, "failed": 0, "skipped": 0},
     # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
-    "certbot": {"ok": 3, "failed": 0, "skipped": 1},
+    "certbot": {"ok": 4, "failed": 0, "skipped": 1},
     "ufw_docker": {"ok": 3, "failed": 0, "skipped": 0},
 }
 

@@ -64,6 +64,15 @@ CASES: dict[str, dict[str, t.Any]] = {
         "nginx_proxy_listen_ipv6": True,
     },
     "two_names": {"nginx_proxy_server_names": TWO_NAMES, "__nginx_proxy_tls_enabled": True},
+    # Another proxy runs Certbot; not in this inventory, so its name is its address.
+    "acme_issuer_elsewhere": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_acme_issuer": "192.0.2.7",
+    },
+    "acme_issuer_ipv6": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": False,
+        "nginx_proxy_acme_issuer": "2001:db8::7",
+    },
 }
 
 # Mozilla "intermediate" (guidelines 5.7) minus the three DHE-RSA suites: ECDHE key exchange,
@@ -407,3 +416,23 @@ def test_parser_reads_quotes_and_comments() -> None:
     assert server is not None
     assert headers(server, "add_header") == {"X": ["a; b # c", "always"]}
     assert headers(server, "proxy_set_header") == {"Connection": [""]}
+
+
+def test_the_issuer_answers_challenges_from_its_own_webroot(rendered: dict[str, Rendered]) -> None:
+    http, _https = rendered["default"].site()
+    assert args_of(location(http, *ACME_LOCATION), "try_files") == []
+    assert not [d for d in find(http, "location") if d.args == ["@acme_issuer"]]
+
+
+@pytest.mark.parametrize(("case", "issuer"), [("acme_issuer_elsewhere", "192.0.2.7"), ("acme_issuer_ipv6", "[2001:db8::7]")])
+def test_other_proxies_ask_the_issuer_for_missing_challenges(rendered: dict[str, Rendered], case: str, issuer: str) -> None:
+    http, https = rendered[case].site()
+    acme = location(http, *ACME_LOCATION)
+    assert only(acme, "root") == ["/var/www/html"]
+    assert only(acme, "try_files") == ["$uri", "@acme_issuer"]
+    fallback = location(http, "@acme_issuer")
+    assert only(fallback, "proxy_pass") == ["http://%s:80" % issuer]
+    assert headers(fallback, "proxy_set_header") == {"Host": ["$host"]}
+    # Only the plain-HTTP server forwards: the CA never validates over HTTPS.
+    if https is not None:
+        assert not [d for d in find(https, "location") if d.args == ["@acme_issuer"]]

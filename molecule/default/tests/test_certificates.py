@@ -1,0 +1,169 @@
+"""Certificates against the lab's two Pebble CAs (staging and production), with two proxies whose
+name resolves to both: staging is asked before production, a second run asks nothing, DNS pointing
+elsewhere stops in the preflight before any CA hears of it, a challenge that reaches only the proxy
+that does not run Certbot still succeeds, and a staging certificate left on disk is replaced."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import typing as t
+import urllib.request
+
+import testinfra
+
+from conftest import run_playbook
+
+PROXIES_ONLY = ("--limit", "nginx_proxy,localhost")
+
+
+def _pebble_log(stage: str) -> list[str]:
+    """Pebble's log, each line starting with Docker's timestamp (RFC 3339, sortable)."""
+    out = subprocess.run(
+        ["docker", "logs", "--timestamps", f"djangoops-lab-pebble-{stage}"],
+        check=True, capture_output=True, text=True,
+    )
+    return sorted((out.stdout + out.stderr).splitlines())
+
+
+def _acme_requests(stage: str) -> list[str]:
+    """Every ACME API request Pebble handled (directory, nonce, account, order, ...)."""
+    return [line for line in _pebble_log(stage) if "-> calling handler()" in line]
+
+
+def _orders(stage: str, domain: str) -> list[str]:
+    """Timestamps of the validations Pebble started for the domain, oldest first."""
+    pattern = re.compile(r'^(\S+) .*Pulled a task from the Tasks queue: .*Value:"%s"' % re.escape(domain))
+    return [match.group(1) for line in _pebble_log(stage) if (match := pattern.match(line))]
+
+
+def _issued_serials(stage: str) -> list[str]:
+    return [match.group(1).upper() for line in _pebble_log(stage)
+            if (match := re.search(r"Issued certificate serial ([0-9a-f]+)", line))]
+
+
+def _same_serial(served: str, issued: str) -> bool:
+    return served.lstrip("0") == issued.lstrip("0")
+
+
+@contextlib.contextmanager
+def _dns(lab, addresses: list[str]) -> t.Iterator[None]:
+    """Point the site's name at these addresses in the lab's DNS (the one Pebble asks), then back."""
+    acme_dns = lab.all_vars["lab_acme_dns_address"]
+
+    def call(endpoint: str, **body: t.Any) -> None:
+        request = urllib.request.Request(f"http://{acme_dns}:8055/{endpoint}", method="POST",
+                                         data=json.dumps({"host": f"{lab.domain}.", **body}).encode())
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+
+    def point(to: list[str]) -> None:
+        call("clear-a")  # add-a adds to what is there
+        call("add-a", addresses=to)
+
+    point(addresses)
+    try:
+        yield
+    finally:
+        point([proxy["ansible_host"] for proxy in lab.proxies.values()])
+
+
+def _proxy_addresses(lab) -> list[str]:
+    return [proxy["ansible_host"] for proxy in lab.proxies.values()]
+
+
+def test_staging_saw_the_domain_before_production(lab):
+    staging, production = _orders("staging", lab.domain), _orders("production", lab.domain)
+    assert staging and production, (staging, production)
+    print(f"first staging validation {staging[0]}, first production validation {production[0]}")
+    assert staging[0] < production[0]
+
+
+def test_every_proxy_serves_the_same_production_certificate(client, lab):
+    serials = {address: client.served_serial(address) for address in _proxy_addresses(lab)}
+    assert len(set(serials.values())) == 1, serials
+    (served,) = set(serials.values())
+    assert any(_same_serial(served, issued) for issued in _issued_serials("production")), served
+    assert not any(_same_serial(served, issued) for issued in _issued_serials("staging")), served
+    for address in serials:
+        verified = client.run(
+            f"curl -sS -o /dev/null -w '%{{http_code}} %{{ssl_verify_result}}' --max-time 10"
+            f" --cacert /lab/pki/pebble-production-root.pem --resolve {lab.domain}:443:{address} https://{lab.domain}/polls/"
+        )
+        assert verified.stdout == "200 0", (address, verified.stdout, verified.stderr)
+
+
+def test_a_second_run_makes_no_acme_request(lab):
+    before = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
+    second = run_playbook("playbooks/site.yml", *PROXIES_ONLY)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert re.findall(r"^(proxy\d)\s+: ok=\d+\s+changed=(\d+)", second.stdout, re.M) == [("proxy1", "0"), ("proxy2", "0")]
+    after = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
+    assert after == before
+
+
+def test_dns_pointing_elsewhere_stops_in_the_preflight_and_no_ca_is_contacted(lab):
+    elsewhere = lab.all_vars["lab_client_address"]
+    before = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
+    with _dns(lab, [elsewhere]):
+        run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, "-e", "certbot_force=true")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert "ACME preflight failed, no CA was contacted" in output, output
+    assert f"{lab.domain} resolves to {elsewhere}, which is not a proxy in the inventory" in output, output
+    after = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
+    assert after == before
+
+
+def test_a_challenge_that_reaches_only_the_second_proxy_succeeds(client, lab):
+    """proxy1 runs Certbot; with the name resolving to proxy2 alone, every validation reaches
+    proxy2, which fetches the challenge from proxy1. Both proxies then serve the new certificate."""
+    proxy2 = lab.proxies["proxy2"]["ansible_host"]
+    issued_before = _issued_serials("production")
+    proxy2_nginx = testinfra.get_host("docker://djangoops-lab-proxy2")
+    since = proxy2_nginx.check_output("date -u +%Y-%m-%dT%H:%M:%SZ")
+    with _dns(lab, [proxy2]):
+        run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, "-e", "certbot_force=true")
+    assert run.returncode == 0, run.stdout + run.stderr
+    issued = _issued_serials("production")
+    assert len(issued) == len(issued_before) + 1, issued
+    # Pebble's validation requests, as proxy2's Nginx logged them: answered 200 from proxy1's webroot.
+    access = proxy2_nginx.check_output(f"docker logs --since {since} nginx 2>&1")
+    challenges = [line for line in access.splitlines() if "/.well-known/acme-challenge/" in line and "djangoops-preflight" not in line]
+    assert challenges and all('" 200 ' in line for line in challenges), access
+    for address in _proxy_addresses(lab):
+        assert _same_serial(client.served_serial(address), issued[-1]), address
+
+
+def test_a_staging_certificate_left_on_disk_is_replaced(client, lab):
+    """An earlier run (or the tutorial's `certbot --staging`) left a staging certificate in the
+    lineage Nginx serves: the next run replaces it with a production one, on both proxies."""
+    proxy1 = testinfra.get_host("docker://djangoops-lab-proxy1")
+    staging_directory = f"https://{lab.all_vars['lab_pebble_staging_address']}:14000/dir"
+    image = f"{lab.all_vars['lab_registry_address']}:5000/lab/certbot:bookworm"
+    left = proxy1.run(
+        "docker run --rm -v /etc/letsencrypt:/etc/letsencrypt -v /var/lib/letsencrypt:/var/lib/letsencrypt"
+        " -v /var/www/html:/var/www/html -v /etc/djangoops/certbot/acme-ca.pem:/acme-ca.pem:ro"
+        f" -e REQUESTS_CA_BUNDLE=/acme-ca.pem {image} certonly --non-interactive --agree-tos"
+        f" --register-unsafely-without-email --webroot -w /var/www/html --server {staging_directory}"
+        f" --cert-name {lab.domain} -d {lab.domain} --force-renewal"
+    )
+    assert left.rc == 0, left.stdout + left.stderr
+    proxy1.check_output("docker exec nginx nginx -c /etc/nginx/djangoops/nginx.conf -s reload")
+    # The role's own check waits until the reloaded workers serve what is on disk.
+    proxy1.check_output(f"python3 /usr/local/lib/djangoops-served-certificate.py --server-name {lab.domain}"
+                        f" --certificate /etc/letsencrypt/live/{lab.domain}/fullchain.pem")
+    staged = client.curl(f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{ssl_verify_result}",
+                         ca="pebble-staging-root.pem")
+    assert staged.stdout == "0", "the staging certificate should be served now: " + staged.stdout + staged.stderr
+
+    run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, "-v")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "issued by a staging CA" in run.stdout
+    issued = _issued_serials("production")
+    for address in _proxy_addresses(lab):
+        assert _same_serial(client.served_serial(address), issued[-1]), address
+    renewal_conf = proxy1.file(f"/etc/letsencrypt/renewal/{lab.domain}.conf").content_string
+    assert f"server = https://{lab.all_vars['lab_pebble_production_address']}:14000/dir" in renewal_conf
