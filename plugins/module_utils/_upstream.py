@@ -295,3 +295,46 @@ def render_upstream(name: str, servers: t.Sequence[Server], *, keepalive: int = 
         lines.append("    keepalive %d;" % keepalive)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Draining servers in a rendered upstream (rolling deploys)
+
+_SERVER_LINE = re.compile(r"^(?P<indent>\s*)server\s+(?P<endpoint>\S+)(?P<flags>(?:\s+[^\s;]+)*)\s*;(?P<rest>.*)$")
+
+
+def set_down(text: str, endpoints: t.Collection[str], *, down: bool) -> tuple[str, list[str], list[str]]:
+    """Mark the ``server`` lines of ``endpoints`` down (or up) in an upstream block.
+
+    Returns the new text, the endpoints whose line changed and the endpoints not found. Refuses to
+    leave every non-backup server down, which would make Nginx answer 502 to everyone.
+    """
+    wanted = set(endpoints)
+    found: set[str] = set()
+    changed: list[str] = []
+    lines = []
+    primaries_up = 0
+    for line in text.splitlines():
+        match = _SERVER_LINE.match(line)
+        if not match:
+            lines.append(line)
+            continue
+        endpoint = match.group("endpoint")
+        flags = match.group("flags").split()
+        if endpoint in wanted:
+            found.add(endpoint)
+            new_flags = [flag for flag in flags if flag != "down"] + (["down"] if down else [])
+            if new_flags != flags:
+                changed.append(endpoint)
+            flags = new_flags
+            line = "%sserver %s%s;%s" % (match.group("indent"), endpoint, "".join(" " + f for f in flags), match.group("rest"))
+        if "down" not in flags and "backup" not in flags:
+            primaries_up += 1
+        lines.append(line)
+    if down and found and primaries_up == 0:
+        raise UpstreamError(
+            "draining %s would leave no server taking traffic; drain fewer servers at a time"
+            % ", ".join(sorted(found))
+        )
+    new_text = "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+    return new_text, changed, sorted(wanted - found)

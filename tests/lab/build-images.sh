@@ -63,11 +63,20 @@ build services djangoops-lab/services:bookworm
 build python djangoops-lab/python:bookworm
 build nginx djangoops-lab/nginx:bookworm
 build certbot djangoops-lab/certbot:bookworm
-log "Building the polls example app image"
-if ! docker build --build-arg BASE_IMAGE=djangoops-lab/python:bookworm \
-    -t djangoops-lab/polls:1.0.0 "$here/../../examples/polls" >"$logdir/build-polls.log" 2>&1; then
-  echo "Building the polls image failed; see $logdir/build-polls.log" >&2
-  tail -20 "$logdir/build-polls.log" >&2
-  exit 1
-fi
+# Two releases of the example app (1.1.0 adds a migration), and a third whose
+# Gunicorn listens on the wrong port: migrations and collectstatic work, the health check fails.
+build_polls() {  # version, build context, extra docker build arguments...
+  version=$1 context=$2
+  shift 2
+  log "Building the polls example app image $version"
+  if ! docker build --build-arg BASE_IMAGE=djangoops-lab/python:bookworm --build-arg APP_VERSION="$version" "$@" \
+      -t "djangoops-lab/polls:$version" "$context" >"$logdir/build-polls-$version.log" 2>&1; then
+    echo "Building the polls image $version failed; see $logdir/build-polls-$version.log" >&2
+    tail -20 "$logdir/build-polls-$version.log" >&2
+    exit 1
+  fi
+}
+build_polls 1.0.0 "$here/../../examples/polls"
+build_polls 1.1.0 "$here/images/polls-next"
+build_polls 1.2.0 "$here/images/polls-broken"
 log "Lab images ready"

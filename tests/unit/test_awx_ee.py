@@ -52,9 +52,11 @@ META_EE_FILE = CHECKOUT / "meta" / "execution-environment.yml"
 
 # Credential types AWX ships; a job template may attach credentials of these besides ours.
 BUILTIN_CREDENTIAL_TYPES = {"Machine"}
-# Job templates whose playbook exists today; deploy and rollback arrive with the issue that adds
-# their playbooks, and their tests skip until then.
-EXISTING_PLAYBOOKS = {"site.yml": "playbooks/site.yml", "renew.yml": "playbooks/renew.yml"}
+# Job templates and the playbook each runs.
+EXISTING_PLAYBOOKS = {
+    "site.yml": "playbooks/site.yml", "renew.yml": "playbooks/renew.yml",
+    "deploy.yml": "playbooks/deploy.yml", "rollback.yml": "playbooks/rollback.yml",
+}
 SECRET_LOOKING = re.compile(r"secret|passw|token|private_key|access_key|api_key|credential", re.IGNORECASE)
 # Plugin types that run inside the EE (the controller); modules run on the managed hosts.
 CONTROLLER_PLUGIN_DIRS = ("action", "filter", "lookup", "test", "callback", "inventory", "vars", "connection", "become")

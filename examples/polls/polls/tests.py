@@ -117,6 +117,18 @@ class ServedByTests(TestCase):
         self.assertEqual(response["X-Served-By"], SERVED_BY)
 
 
+class AppVersionTests(TestCase):
+    def test_header_names_the_release_when_the_image_has_one(self) -> None:
+        from polls import middleware
+
+        original = middleware.APP_VERSION
+        self.addCleanup(setattr, middleware, "APP_VERSION", original)
+        middleware.APP_VERSION = "1.2.3"
+        self.assertEqual(self.client.get(reverse("polls:index"))["X-App-Version"], "1.2.3")
+        middleware.APP_VERSION = ""
+        self.assertNotIn("X-App-Version", self.client.get(reverse("polls:index")))
+
+
 class EnvParsingTests(SimpleTestCase):
     def test_parse_bool_false_values(self) -> None:
         for value in ("False", "false", "", "0", "no", "off", None):

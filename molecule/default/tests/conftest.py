@@ -97,6 +97,30 @@ class Client:
         lines = self.run(f"cat {self._poll}.log").stdout.splitlines()
         return [tuple(line.split()) for line in lines if line.strip()]
 
+    def start_load(self, proxies: list[str], *, workers: int = 16, max_seconds: int = 300) -> None:
+        """Start tests/lab/files/load.py on the client: keep-alive HTTPS requests to the proxies,
+        counted until stop_load (bounded: max_seconds, 200,000 requests)."""
+        subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "load.py"),
+                        "djangoops-lab-client:/tmp/djangoops-load.py"], check=True)
+        self.run("rm -f /tmp/djangoops-load.stop /tmp/djangoops-load.json")
+        command = (
+            f"python3 /tmp/djangoops-load.py --proxies {','.join(proxies)} --name {self.lab.domain}"
+            f" --ca /lab/pki/pebble-production-root.pem --path /polls/ --workers {workers}"
+            f" --max-seconds {max_seconds} --stop /tmp/djangoops-load.stop --out /tmp/djangoops-load.json"
+        )
+        self.host.run("nohup sh -c %s >/tmp/djangoops-load.log 2>&1 &", command)
+
+    def stop_load(self) -> dict:
+        """Stop the load; its summary: counts (requests, failed, retried, status, served by, version)."""
+        self.run("touch /tmp/djangoops-load.stop")
+        for _attempt in range(60):
+            if self.run("test -e /tmp/djangoops-load.json").rc == 0:
+                break
+            time.sleep(1)
+        out = self.run("cat /tmp/djangoops-load.json")
+        assert out.rc == 0, self.run("cat /tmp/djangoops-load.log").stdout
+        return json.loads(out.stdout)
+
     def served_serial(self, proxy: str) -> str:
         """Serial of the certificate a proxy presents for the site's name."""
         out = self.run(

@@ -89,11 +89,6 @@ def test_role_has_file(role: str, path: str) -> None:
     assert (ROLES_DIR / role / path).is_file(), "%s: %s is missing" % (role, path)
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_role_has_templates_dir(role: str) -> None:
-    assert (ROLES_DIR / role / "templates").is_dir(), "%s: templates/ is missing" % role
-
-
 # --- meta/argument_specs.yml ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", ROLES)
@@ -304,7 +299,7 @@ GOOD = {
 
 # Tasks that run when validation passes: include_role, the argument spec, then tasks/validate.yml.
 GOOD_RECAP = {
-    "django_app": {"ok": 4, "failed": 0, "skipped": 0},
+    "django_app": {"ok": 6, "failed": 0, "skipped": 0},
     "nginx_proxy": {"ok": 3, "failed": 0, "skipped": 0},
     # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
     "certbot": {"ok": 4, "failed": 0, "skipped": 1},
@@ -341,6 +336,19 @@ BAD_CASES = {
         "django_app", {"django_app_proxy_group": "proxies"},
         "the proxies in group 'proxies'", "Check that every proxy has an address the app can trust",
         "django_app_proxy_group"),
+    "django_app-repetitive-secret-key": Bad(
+        "django_app", {"django_app_secret_key": "ab" * 30},
+        "at least 50 random characters (5 distinct at least)", "Check the Django settings", None),
+    "django_app-debug-in-production": Bad(
+        "django_app", {"django_app_debug": True},
+        "django_app_debug must be false", "Check the production settings", "not django_app_debug"),
+    "django_app-any-host-in-production": Bad(
+        "django_app", {"django_app_allowed_hosts": ["*"]},
+        "instead of '*' (got ['*'])", "Check the production settings", "not in django_app_allowed_hosts"),
+    "django_app-csrf-origin-of-another-site": Bad(
+        "django_app", {"django_app_csrf_trusted_origins": ["https://www.example.com", "http://www.example.com", "https://evil.test"]},
+        "these are not: http://www.example.com, https://evil.test", "Check that the CSRF trusted origins are the site's HTTPS names",
+        "__django_app_csrf_strangers | length == 0"),
     "django_app-bad-loglevel": Bad(
         "django_app", {"django_app_loglevel": "verbose"},
         "django_app_loglevel must be one of", SPEC_TASK, None),

@@ -1,0 +1,183 @@
+"""Releases of the app (issue: app releases done right), on the lab's two app servers behind two
+proxies: a rolling deploy of a new tag under continuous load fails no request, migrations of the
+new release run once and before any app container changes, static files are uploaded once per
+release, a release whose health check fails stops at the first server, and rollback.yml returns
+to the previous release. The lab ends on the release it started with."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+
+import pytest
+import testinfra
+
+from conftest import run_playbook
+
+NEXT, BROKEN = "1.1.0", "1.2.0"
+SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key")
+
+
+def _psql(sql: str) -> str:
+    postgres = testinfra.get_host("docker://djangoops-lab-postgres")
+    return postgres.check_output("su postgres -c %s", f"psql -d polls -tAc \"{sql}\"")
+
+
+def _running(name: str) -> tuple[str, str]:
+    """The image and start time of the app container on an app server."""
+    server = testinfra.get_host(f"docker://djangoops-lab-{name}")
+    return tuple(server.check_output("docker inspect --format '{{.Config.Image}} {{.State.StartedAt}}' polls").split())
+
+
+def _deploy(version: str, *args: str, playbook: str = "playbooks/deploy.yml"):
+    return run_playbook(playbook, "-e", f"lab_app_version={version}", *args)
+
+
+def _recap(run) -> dict[str, str]:
+    return dict(re.findall(r"^(app\d)\s+: ok=\d+\s+changed=(\d+)", run.stdout, re.M))
+
+
+def _upstream(proxy: str) -> str:
+    return testinfra.get_host(f"docker://djangoops-lab-{proxy}").file("/etc/djangoops/nginx/conf.d/upstream.conf").content_string
+
+
+def _proxies(lab) -> list[str]:
+    return [proxy["ansible_host"] for proxy in lab.proxies.values()]
+
+
+@pytest.fixture(scope="module")
+def start_version(lab):
+    version = lab.all_vars["lab_app_version"]
+    yield version
+    # Whatever happened, leave the lab on the inventory's release (a plain site.yml run).
+    restored = run_playbook("playbooks/site.yml", "--limit", "django_app,nginx_proxy,localhost")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+def test_a_rolling_deploy_under_load_fails_no_request(client, lab, start_version):
+    assert _psql("SELECT count(*) FROM django_migrations WHERE app = 'polls'") == "1"
+    client.start_load(_proxies(lab))
+    # Draining waits 20 s per server for requests in flight: long enough for the lab's load to send
+    # more than 5,000 requests while the release rolls out.
+    run = _deploy(NEXT, "-e", "django_app_drain_seconds=20")
+    load = client.stop_load()
+    assert run.returncode == 0, run.stdout + run.stderr
+    counts = load["counts"]
+    print(f"rolling deploy {start_version} -> {NEXT}: {counts.get('requests')} requests in {load['seconds']} s,"
+          f" {counts.get('failed', 0)} failed, {counts.get('retried', 0)} retried on a closed keep-alive connection;"
+          f" {counts}")
+    assert counts.get("failed", 0) == 0, load["failures"]
+    assert counts["requests"] >= 5000, counts
+    # Both releases answered during the rollout, from both servers.
+    assert 0 < counts.get(f"version {NEXT}", 0) < counts["requests"], counts
+    assert counts.get("served by app1", 0) > 0 and counts.get("served by app2", 0) > 0, counts
+    for name in ("app1", "app2"):
+        assert _running(name)[0].endswith(f":{NEXT}")
+    # Every proxy has both servers back in its upstream.
+    for proxy in lab.proxies:
+        assert " down;" not in _upstream(proxy), _upstream(proxy)
+
+
+def test_the_new_release_migrated_once_before_any_app_container_changed(start_version):
+    rows = _psql("SELECT count(*), min(applied) FROM django_migrations WHERE app = 'polls' AND name = '0002_question_pub_date_index'")
+    count, applied = rows.split("|")
+    assert count == "1"
+    applied_at = datetime.datetime.fromisoformat(applied)
+    for name in ("app1", "app2"):
+        started_at = datetime.datetime.fromisoformat(_running(name)[1].replace("Z", "+00:00")[:26] + "+00:00")
+        assert applied_at < started_at, (name, applied_at, started_at)
+    assert _psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'polls_question_pub_date_djangoops'") == "1"
+
+
+def test_deploying_the_same_release_again_changes_nothing_and_uploads_nothing(client, lab, start_version):
+    again = _deploy(NEXT)
+    assert again.returncode == 0, again.stdout + again.stderr
+    # collectstatic reports a change unless the release's marker says it was uploaded already.
+    assert _recap(again) == {"app1": "0", "app2": "0"}, again.stdout
+    release = f"{lab.all_vars['lab_registry_address']}:5000/djangoops/polls:{NEXT}"
+    marker = hashlib.sha256(release.encode()).hexdigest()[:32]
+    found = client.run(f"curl -sS -o /dev/null -w '%{{http_code}}' {lab.s3_endpoint}/polls-static/static/.djangoops/releases/{marker}")
+    assert found.stdout == "200", found.stdout + found.stderr
+
+
+def test_migrations_wait_for_a_concurrent_run(start_version):
+    """A session holding the advisory lock (another deploy migrating) makes this run's migrate wait."""
+    postgres = testinfra.get_host("docker://djangoops-lab-postgres")
+    hold = 12
+    postgres.run("nohup su postgres -c %s >/dev/null 2>&1 &",
+                 f"psql -d polls -c 'SELECT pg_advisory_lock({0x646A616E676F6F70}); SELECT pg_sleep({hold});'")
+    started = datetime.datetime.now()
+    run = _deploy(NEXT, "-e", "django_app_collectstatic=false")
+    waited = (datetime.datetime.now() - started).total_seconds()
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert waited >= hold - 2, waited
+
+
+def test_a_release_failing_its_health_check_stops_at_the_first_server(client, lab, start_version):
+    client.start_load(_proxies(lab), workers=8)
+    run = _deploy(BROKEN, "-e", "django_app_healthcheck_timeout=16")
+    load = client.stop_load()
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert f"app1: 10.87.0.21:5000/djangoops/polls:{BROKEN} did not serve" in output, output
+    assert "The rollout stops here: app1 stays out of the proxies' upstream" in output
+    assert "Last container output:" in output
+    # app2 was never touched: it still runs the previous release and serves every request.
+    assert _running("app2")[0].endswith(f":{NEXT}")
+    counts = load["counts"]
+    print(f"failed release {BROKEN}: {counts.get('requests')} requests during the run, {counts.get('failed', 0)} failed; {counts}")
+    assert counts.get("failed", 0) == 0, load["failures"]
+    assert counts.get(f"version {BROKEN}", 0) == 0
+    for proxy in lab.proxies:
+        assert f"server {lab.app_servers['app1']['private_address']}:8000 max_fails=3 fail_timeout=10s down;" in _upstream(proxy)
+
+
+def test_deploying_a_good_release_again_heals_the_drained_server(lab, start_version):
+    run = _deploy(NEXT, "-vvvv")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-5000:]
+    assert _running("app1")[0].endswith(f":{NEXT}")
+    for proxy in lab.proxies:
+        assert " down;" not in _upstream(proxy)
+    # Even at -vvvv, with containers replaced and one-off containers run, no secret is printed.
+    leaked = [name for name in SECRETS if lab.secret(name) in output]
+    assert leaked == [], f"secrets in the -vvvv output: {leaked}"
+
+
+def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(lab, start_version):
+    run = _deploy(NEXT, "--diff", "-e", '{"django_app_extra_env": {"DJANGOOPS_RELEASE_NOTE": "masked-diff-check"},'
+                  ' "django_app_cpus": 0.5, "django_app_memory": "512m"}')
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-5000:]
+    # The resource limits reached the containers (replaced one at a time, like any change).
+    for name in ("app1", "app2"):
+        server = testinfra.get_host(f"docker://djangoops-lab-{name}")
+        limits = server.check_output("docker inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}' polls")
+        assert limits == f"500000000 {512 * 1024 * 1024}", (name, limits)
+    assert "+DJANGOOPS_RELEASE_NOTE=masked-diff-check" in output
+    assert "DJANGO_SECRET_KEY=********" in output and "DATABASE_PASSWORD=********" in output
+    assert "DEBUG=False" in output
+    leaked = [name for name in SECRETS if lab.secret(name) in output]
+    assert leaked == [], f"secrets in the diff: {leaked}"
+    # Back to the inventory's settings: the extra variable leaves the env file again.
+    back = _deploy(NEXT, "--diff")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "-DJANGOOPS_RELEASE_NOTE=masked-diff-check" in back.stdout
+    for name in ("app1", "app2"):
+        server = testinfra.get_host(f"docker://djangoops-lab-{name}")
+        assert server.check_output("docker inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}' polls") == "0 0"
+
+
+def test_rollback_returns_to_the_previous_release(client, lab, start_version):
+    client.start_load(_proxies(lab), workers=8)
+    run = run_playbook("playbooks/rollback.yml")
+    load = client.stop_load()
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in ("app1", "app2"):
+        assert _running(name)[0].endswith(f":{start_version}"), name
+    assert load["counts"].get("failed", 0) == 0, load["failures"]
+    # Nothing left to roll back to.
+    again = run_playbook("playbooks/rollback.yml")
+    assert again.returncode != 0
+    assert "holds no release before the current one" in again.stdout + again.stderr

@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# Copyright (c) 2026, djangoops.fleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+DOCUMENTATION = r"""
+module: env_file
+short_description: Write a Docker env file that holds secrets, with diffs that mask them
+version_added: 0.2.0
+description:
+  - Writes O(values) and then O(secrets) as a Docker C(--env-file) (C(KEY=value) per line, taken literally) to
+    O(path), atomically, with the given owner, group and mode (C(0600) by default).
+  - O(secrets) are never logged and never returned. Diff mode shows every key and the values of O(values) in clear,
+    and masks every secret; a secret that changed is marked C((changed)).
+  - Refuses names Docker would not accept and values with a line break, naming the variable.
+author:
+  - djangoops.fleet developers (@djangoops)
+extends_documentation_fragment:
+  - djangoops.fleet._attributes
+  - djangoops.fleet._attributes.ACTIONGROUP_FLEET
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - Keys, public values, and masks for the other values; never a secret.
+  idempotent:
+    support: full
+options:
+  path:
+    description: The env file to write.
+    type: path
+    required: true
+  values:
+    description:
+      - Variables that may be shown in diffs, in the order they are written. Booleans are written as C(True)/C(False).
+    type: dict
+    default: {}
+  secrets:
+    description:
+      - Variables whose values are secret, written after O(values). Masked in diffs, never logged.
+      - A key may not be in both O(values) and O(secrets).
+    type: dict
+    default: {}
+  header:
+    description: Comment lines written at the top of the file (each prefixed with C(#)).
+    type: str
+    default: ""
+notes:
+  - Without O(mode), the file is created with mode C(0600); the temporary file it is written through has that mode
+    before any value is in it.
+"""
+
+EXAMPLES = r"""
+- name: Write the app's environment
+  djangoops.fleet.env_file:
+    path: /etc/djangoops/polls/env
+    owner: root
+    group: root
+    values:
+      DEBUG: false
+      DJANGO_ALLOWED_HOSTS: www.example.com
+    secrets:
+      DJANGO_SECRET_KEY: "{{ vault_django_secret_key }}"
+  become: true
+"""
+
+RETURN = r"""
+keys:
+  description: The variable names written, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [DEBUG, DJANGO_ALLOWED_HOSTS, DJANGO_SECRET_KEY]
+changed_keys:
+  description: Variables added, removed or changed by this run (names only).
+  returned: always
+  type: list
+  elements: str
+  sample: [DJANGO_SECRET_KEY]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.djangoops.fleet.plugins.module_utils._env_file import (
+    EnvFileError,
+    changed_keys,
+    masked,
+    normalize,
+    parse,
+    render,
+)
+
+
+def run_module(module: AnsibleModule) -> dict:
+    path = module.params["path"]
+    public, secret = module.params["values"], module.params["secrets"]
+    both = sorted(set(public) & set(secret))
+    if both:
+        module.fail_json(msg="%s: %s in both values and secrets; each key belongs in one" % (path, ", ".join(both)))
+    public_keys = set(public)
+    try:
+        values = normalize(dict(public, **secret))
+    except EnvFileError as error:
+        module.fail_json(msg="%s: %s" % (path, error))
+    content = render(values, module.params["header"])
+
+    before_text = None
+    if os.path.exists(path):
+        with open(path, "rb") as handle:
+            before_text = to_text(handle.read(), errors="surrogate_or_strict")
+    before = parse(before_text) if before_text is not None else {}
+    changed_names = changed_keys(before, values)
+    content_changed = before_text != content
+
+    result = {"changed": False, "keys": list(values), "changed_keys": changed_names}
+    if module._diff:
+        result["diff"] = {
+            "before_header": path,
+            "after_header": path,
+            "before": masked(before, public_keys) if before_text is not None else "",
+            "after": masked(values, public_keys, changed_names),
+        }
+
+    if content_changed:
+        result["changed"] = True
+        if not module.check_mode:
+            directory = os.path.dirname(path) or "."
+            descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".env-")
+            try:
+                os.chmod(temporary, 0o600)  # before the secrets are in it
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(to_bytes(content))
+                module.atomic_move(temporary, path)
+            finally:
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+
+    file_args = module.load_file_common_arguments(module.params, path=path)
+    if not module.check_mode or os.path.exists(path):
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "values": {"type": "dict", "default": {}},
+            "secrets": {"type": "dict", "default": {}, "no_log": True},
+            "header": {"type": "str", "default": ""},
+        },
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    if module.params["mode"] is None:
+        module.params["mode"] = "0600"
+    module.exit_json(**run_module(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Bounded HTTPS load from the lab client: count every response while something changes.
+
+Each worker keeps one HTTPS connection (SNI = the site's name, verified against the lab's CA) to
+one of the proxies, and sends GET requests one after another until the stop file appears, the
+time is up or the request budget is spent. A request that fails because a kept-alive connection
+was closed before any byte of the response came back is sent again once on a new connection, as
+browsers and HTTP libraries do for idempotent requests (RFC 9112, 9.3.1); these are counted as
+`retried`. Anything else that is not the expected status is a failure.
+
+Usage: python3 load.py --proxies 198.51.100.10,198.51.100.13 --name polls.djangoops.test
+           --ca /lab/pki/pebble-production-root.pem --path /polls/ --stop /tmp/stop --out /tmp/load.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import http.client
+import json
+import os
+import socket
+import ssl
+import threading
+import time
+
+
+class Worker(threading.Thread):
+    def __init__(self, args: argparse.Namespace, proxy: str, budget: threading.Semaphore, deadline: float) -> None:
+        super().__init__(daemon=True)
+        self.args, self.proxy, self.budget, self.deadline = args, proxy, budget, deadline
+        self.context = ssl.create_default_context(cafile=args.ca)
+        self.counts: collections.Counter = collections.Counter()
+        self.failures: list[str] = []
+        self.connection: http.client.HTTPSConnection | None = None
+        self.used = False  # whether the current connection has carried a request already
+
+    def _connect(self) -> http.client.HTTPSConnection:
+        connection = http.client.HTTPSConnection(self.proxy, 443, timeout=10, context=self.context)
+        # Connect to the proxy's address but present the site's name, as a browser resolving it would.
+        connection.sock = self.context.wrap_socket(socket.create_connection((self.proxy, 443), timeout=10),
+                                                   server_hostname=self.args.name)
+        self.used = False
+        return connection
+
+    def _request(self) -> http.client.HTTPResponse:
+        if self.connection is None:
+            self.connection = self._connect()
+        self.connection.request("GET", self.args.path, headers={"Host": self.args.name})
+        response = self.connection.getresponse()
+        response.read()
+        self.used = True
+        return response
+
+    def run(self) -> None:
+        while time.monotonic() < self.deadline and not os.path.exists(self.args.stop):
+            if not self.budget.acquire(blocking=False):
+                return
+            try:
+                try:
+                    response = self._request()
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
+                    if not self.used:
+                        raise
+                    # The server closed a kept-alive connection (a reload retires old workers).
+                    self.counts["retried"] += 1
+                    self.connection.close()
+                    self.connection = None
+                    response = self._request()
+                status = response.status
+                self.counts["requests"] += 1
+                self.counts["status %d" % status] += 1
+                self.counts["served by %s" % response.getheader("X-Served-By", "-")] += 1
+                self.counts["version %s" % response.getheader("X-App-Version", "-")] += 1
+                if status != self.args.expect:
+                    self.counts["failed"] += 1
+                    self.failures.append("%.3f %s HTTP %d" % (time.time(), self.proxy, status))
+                if response.getheader("Connection", "").lower() == "close":
+                    self.connection.close()
+                    self.connection = None
+            except (OSError, http.client.HTTPException) as error:
+                self.counts["requests"] += 1
+                self.counts["failed"] += 1
+                self.failures.append("%.3f %s %s: %s" % (time.time(), self.proxy, type(error).__name__, error))
+                if self.connection is not None:
+                    self.connection.close()
+                self.connection = None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--proxies", required=True, help="comma-separated proxy addresses")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--ca", required=True)
+    parser.add_argument("--path", default="/")
+    parser.add_argument("--expect", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--max-seconds", type=float, default=300)
+    parser.add_argument("--max-requests", type=int, default=200000)
+    parser.add_argument("--stop", required=True, help="stop once this file exists")
+    parser.add_argument("--out", required=True, help="JSON summary written here at the end")
+    args = parser.parse_args()
+
+    proxies = args.proxies.split(",")
+    budget = threading.Semaphore(args.max_requests)
+    started = time.time()
+    deadline = time.monotonic() + args.max_seconds
+    workers = [Worker(args, proxies[i % len(proxies)], budget, deadline) for i in range(args.workers)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    total: collections.Counter = collections.Counter()
+    for worker in workers:
+        total.update(worker.counts)
+    summary = {
+        "started": started, "seconds": round(time.time() - started, 1), "counts": dict(sorted(total.items())),
+        "failures": sorted(failure for worker in workers for failure in worker.failures)[:50],
+    }
+    with open(args.out + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=1)
+    os.replace(args.out + ".tmp", args.out)
+
+
+if __name__ == "__main__":
+    main()
