@@ -52,8 +52,8 @@ options:
     type: str
     default: ""
 notes:
-  - Without O(mode), the file is created with mode C(0600); the temporary file it is written through has that mode
-    before any value is in it.
+  - Without O(mode), the file is created with mode C(0600); a new file exists with that mode before any value is
+    written, and the temporary file the values go through has it too.
 """
 
 EXAMPLES = r"""
@@ -135,9 +135,12 @@ def run_module(module: AnsibleModule) -> dict:
         result["changed"] = True
         if not module.check_mode:
             directory = os.path.dirname(path) or "."
-            descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".env-")
+            if before_text is None:
+                # atomic_move gives a new file the umask's mode (0644) until the mode is set below;
+                # an empty 0600 file first makes it copy 0600 instead, before any secret is in it.
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".env-")  # mode 0600
             try:
-                os.chmod(temporary, 0o600)  # before the secrets are in it
                 with os.fdopen(descriptor, "wb") as handle:
                     handle.write(to_bytes(content))
                 module.atomic_move(temporary, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+import time
 
 import pytest
 import testinfra
@@ -104,14 +105,21 @@ def test_deploying_the_same_release_again_changes_nothing_and_uploads_nothing(cl
 def test_migrations_wait_for_a_concurrent_run(start_version):
     """A session holding the advisory lock (another deploy migrating) makes this run's migrate wait."""
     postgres = testinfra.get_host("docker://djangoops-lab-postgres")
-    hold = 12
+    key, hold = 0x646A616E676F6F70, 15
     postgres.run("nohup su postgres -c %s >/dev/null 2>&1 &",
-                 f"psql -d polls -c 'SELECT pg_advisory_lock({0x646A616E676F6F70}); SELECT pg_sleep({hold});'")
-    started = datetime.datetime.now()
-    run = _deploy(NEXT, "-e", "django_app_collectstatic=false")
-    waited = (datetime.datetime.now() - started).total_seconds()
+                 f"psql -d polls -c 'SELECT pg_advisory_lock({key}); SELECT pg_sleep({hold});'")
+    held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    for _attempt in range(50):
+        if _psql(held) == "1":
+            break
+        time.sleep(0.2)
+    assert _psql(held) == "1", "the other session never took the lock"
+    # -v shows the one-off container's output in the task result.
+    run = _deploy(NEXT, "-v", "-e", "django_app_collectstatic=false")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert waited >= hold - 2, waited
+    assert "djangoops: waiting for the migration lock (another run is migrating)" in run.stdout
+    assert "djangoops: holding the migration lock" in run.stdout
+    assert _psql(held) == "0"
 
 
 def test_a_release_failing_its_health_check_stops_at_the_first_server(client, lab, start_version):

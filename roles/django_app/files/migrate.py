@@ -26,7 +26,10 @@ if os.environ.get("DJANGOOPS_MIGRATE_PLAN") == "1":
 locked = connection.vendor == "postgresql"
 if locked:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            print("djangoops: waiting for the migration lock (another run is migrating)", flush=True)
+            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
     print("djangoops: holding the migration lock")
 try:
     # Read the plan only once the lock is held: a run that waited sees what the other one did.

@@ -99,3 +99,15 @@ def test_a_value_with_a_line_break_fails_naming_the_key_not_the_value(tmp_path, 
 def test_a_key_in_both_values_and_secrets_is_refused(tmp_path, collections_root) -> None:
     rc, result, _output = _run(collections_root, tmp_path / "env", values={"DEBUG": False, "DJANGO_SECRET_KEY": "x"})
     assert rc == 1 and "DJANGO_SECRET_KEY in both values and secrets" in result["msg"]
+
+
+def test_a_new_file_is_never_readable_by_others_even_when_setting_the_owner_fails(tmp_path, collections_root) -> None:
+    path = tmp_path / "env"
+    old_umask = os.umask(0)  # the module inherits it: a plain create would make the file 0666
+    try:
+        rc, result, output = _run(collections_root, path, owner="no-such-user-djangoops")
+    finally:
+        os.umask(old_umask)
+    assert rc == 1 and result["failed"], result
+    assert SECRET not in output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
