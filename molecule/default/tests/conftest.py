@@ -33,6 +33,21 @@ class Lab:
     def secret(self, name: str) -> str:
         return (self.state_dir / "secrets" / name).read_text().split()[0]
 
+    @property
+    def proxy_addresses(self) -> list[str]:
+        """Each proxy's public address, in inventory order."""
+        return [proxy["ansible_host"] for proxy in self.proxies.values()]
+
+
+def server(name: str):
+    """A lab server's own shell (its container), for what SSH through UFW cannot show."""
+    return testinfra.get_host(f"docker://djangoops-lab-{name}")
+
+
+def psql(sql: str) -> str:
+    """One query against the app's database, as the postgres superuser in its container."""
+    return server("postgres").check_output("su postgres -c %s", f"psql -d polls -tAc \"{sql}\"")
+
 
 @pytest.fixture(scope="session")
 def lab() -> Lab:

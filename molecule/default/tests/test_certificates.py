@@ -70,10 +70,6 @@ def _dns(lab, addresses: list[str]) -> t.Iterator[None]:
         point([proxy["ansible_host"] for proxy in lab.proxies.values()])
 
 
-def _proxy_addresses(lab) -> list[str]:
-    return [proxy["ansible_host"] for proxy in lab.proxies.values()]
-
-
 def test_staging_saw_the_domain_before_production(lab):
     staging, production = _orders("staging", lab.domain), _orders("production", lab.domain)
     assert staging and production, (staging, production)
@@ -82,7 +78,7 @@ def test_staging_saw_the_domain_before_production(lab):
 
 
 def test_every_proxy_serves_the_same_production_certificate(client, lab):
-    serials = {address: client.served_serial(address) for address in _proxy_addresses(lab)}
+    serials = {address: client.served_serial(address) for address in lab.proxy_addresses}
     assert len(set(serials.values())) == 1, serials
     (served,) = set(serials.values())
     assert any(_same_serial(served, issued) for issued in _issued_serials("production")), served
@@ -133,7 +129,7 @@ def test_a_challenge_that_reaches_only_the_second_proxy_succeeds(client, lab):
     access = proxy2_nginx.check_output(f"docker logs --since {since} nginx 2>&1")
     challenges = [line for line in access.splitlines() if "/.well-known/acme-challenge/" in line and "djangoops-preflight" not in line]
     assert challenges and all('" 200 ' in line for line in challenges), access
-    for address in _proxy_addresses(lab):
+    for address in lab.proxy_addresses:
         assert _same_serial(client.served_serial(address), issued[-1]), address
 
 
@@ -163,7 +159,7 @@ def test_a_staging_certificate_left_on_disk_is_replaced(client, lab):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "issued by a staging CA" in run.stdout
     issued = _issued_serials("production")
-    for address in _proxy_addresses(lab):
+    for address in lab.proxy_addresses:
         assert _same_serial(client.served_serial(address), issued[-1]), address
     renewal_conf = proxy1.file(f"/etc/letsencrypt/renewal/{lab.domain}.conf").content_string
     assert f"server = https://{lab.all_vars['lab_pebble_production_address']}:14000/dir" in renewal_conf

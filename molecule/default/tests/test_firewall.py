@@ -10,14 +10,9 @@ import time
 import pytest
 import testinfra
 
-from conftest import run_playbook
+from conftest import run_playbook, server
 
 APP_PORT = 8000
-
-
-def _server(name: str):
-    """A lab server's own shell (its container), for what SSH through UFW cannot show."""
-    return testinfra.get_host(f"docker://djangoops-lab-{name}")
 
 
 def _open_ports(client, address: str, ports: str) -> list[int]:
@@ -36,7 +31,7 @@ def _answers(host, address: str, lab) -> bool:
 
 def _check_only_proxies_reach_the_app(client, lab, *, ports: str = f"22,80,443,{APP_PORT}") -> None:
     neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
-    proxy = _server("proxy1")
+    proxy = server("proxy1")
     for name, app in lab.app_servers.items():
         assert _open_ports(client, app["ansible_host"], ports) == [22], f"{name}: only SSH may be open to the public"
         assert not _answers(neighbour, app["private_address"], lab), f"{name}: a private neighbour reached the app"
@@ -45,9 +40,9 @@ def _check_only_proxies_reach_the_app(client, lab, *, ports: str = f"22,80,443,{
 
 
 def _wait_until_serving(name: str) -> None:
-    server = _server(name)
+    app = server(name)
     for _attempt in range(60):
-        if server.run("curl -sf -o /dev/null --max-time 2 http://127.0.0.1:8000/polls/ -H 'Host: polls.djangoops.test'").rc == 0:
+        if app.run("curl -sf -o /dev/null --max-time 2 http://127.0.0.1:8000/polls/ -H 'Host: polls.djangoops.test'").rc == 0:
             return
         time.sleep(1)
     pytest.fail(f"{name}: the app did not come back")
@@ -58,7 +53,7 @@ def test_only_the_proxies_reach_the_app(client, lab):
 
 
 def test_rules_survive_recreating_the_app_container(client, lab):
-    _server("app1").check_output("docker rm -f polls")
+    server("app1").check_output("docker rm -f polls")
     converged = run_playbook("playbooks/site.yml", "--limit", "app1,proxy1,localhost")
     assert converged.returncode == 0, converged.stdout + converged.stderr
     _wait_until_serving("app1")
@@ -66,7 +61,7 @@ def test_rules_survive_recreating_the_app_container(client, lab):
 
 
 def test_rules_survive_restarting_docker(client, lab):
-    app1 = _server("app1")
+    app1 = server("app1")
     app1.check_output("pkill -x dockerd")
     for _attempt in range(60):
         time.sleep(1)
@@ -78,9 +73,9 @@ def test_rules_survive_restarting_docker(client, lab):
 
 def test_rules_survive_ufw_reload(client, lab):
     for name in lab.app_servers:
-        _server(name).check_output("ufw reload")
+        server(name).check_output("ufw reload")
     _check_only_proxies_reach_the_app(client, lab)
-    chain = _server("app1").check_output("iptables -S DOCKER-USER")
+    chain = server("app1").check_output("iptables -S DOCKER-USER")
     # Each proxy allowed, then tcp and udp dropped.
     assert chain.count(f"--ctorigdstport {APP_PORT}") == len(lab.proxies) + 2, chain
 
@@ -92,7 +87,7 @@ def test_a_second_run_changes_nothing_on_the_app_servers():
 
 
 def test_state_absent_removes_the_block_and_present_restores_it(client, lab):
-    app2 = _server("app2")
+    app2 = server("app2")
     removed = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", "ufw_docker_state=absent")
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert "DJANGOOPS.FLEET UFW-DOCKER" not in app2.file("/etc/ufw/after.rules").content_string

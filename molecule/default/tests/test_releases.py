@@ -14,15 +14,10 @@ import time
 import pytest
 import testinfra
 
-from conftest import run_playbook
+from conftest import psql, run_playbook
 
 NEXT, BROKEN = "1.1.0", "1.2.0"
 SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key")
-
-
-def _psql(sql: str) -> str:
-    postgres = testinfra.get_host("docker://djangoops-lab-postgres")
-    return postgres.check_output("su postgres -c %s", f"psql -d polls -tAc \"{sql}\"")
 
 
 def _running(name: str) -> tuple[str, str]:
@@ -43,10 +38,6 @@ def _upstream(proxy: str) -> str:
     return testinfra.get_host(f"docker://djangoops-lab-{proxy}").file("/etc/djangoops/nginx/conf.d/upstream.conf").content_string
 
 
-def _proxies(lab) -> list[str]:
-    return [proxy["ansible_host"] for proxy in lab.proxies.values()]
-
-
 @pytest.fixture(scope="module")
 def start_version(lab):
     version = lab.all_vars["lab_app_version"]
@@ -57,8 +48,8 @@ def start_version(lab):
 
 
 def test_a_rolling_deploy_under_load_fails_no_request(client, lab, start_version):
-    assert _psql("SELECT count(*) FROM django_migrations WHERE app = 'polls'") == "1"
-    client.start_load(_proxies(lab))
+    assert psql("SELECT count(*) FROM django_migrations WHERE app = 'polls'") == "1"
+    client.start_load(lab.proxy_addresses)
     # Draining waits 20 s per server for requests in flight: long enough for the lab's load to send
     # more than 5,000 requests while the release rolls out.
     run = _deploy(NEXT, "-e", "django_app_drain_seconds=20")
@@ -81,14 +72,14 @@ def test_a_rolling_deploy_under_load_fails_no_request(client, lab, start_version
 
 
 def test_the_new_release_migrated_once_before_any_app_container_changed(start_version):
-    rows = _psql("SELECT count(*), min(applied) FROM django_migrations WHERE app = 'polls' AND name = '0002_question_pub_date_index'")
+    rows = psql("SELECT count(*), min(applied) FROM django_migrations WHERE app = 'polls' AND name = '0002_question_pub_date_index'")
     count, applied = rows.split("|")
     assert count == "1"
     applied_at = datetime.datetime.fromisoformat(applied)
     for name in ("app1", "app2"):
         started_at = datetime.datetime.fromisoformat(_running(name)[1].replace("Z", "+00:00")[:26] + "+00:00")
         assert applied_at < started_at, (name, applied_at, started_at)
-    assert _psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'polls_question_pub_date_djangoops'") == "1"
+    assert psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'polls_question_pub_date_djangoops'") == "1"
 
 
 def test_deploying_the_same_release_again_changes_nothing_and_uploads_nothing(client, lab, start_version):
@@ -110,20 +101,20 @@ def test_migrations_wait_for_a_concurrent_run(start_version):
                  f"psql -d polls -c 'SELECT pg_advisory_lock({key}); SELECT pg_sleep({hold});'")
     held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
     for _attempt in range(50):
-        if _psql(held) == "1":
+        if psql(held) == "1":
             break
         time.sleep(0.2)
-    assert _psql(held) == "1", "the other session never took the lock"
+    assert psql(held) == "1", "the other session never took the lock"
     # -v shows the one-off container's output in the task result.
     run = _deploy(NEXT, "-v", "-e", "django_app_collectstatic=false")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "djangoops: waiting for the migration lock (another run is migrating)" in run.stdout
     assert "djangoops: holding the migration lock" in run.stdout
-    assert _psql(held) == "0"
+    assert psql(held) == "0"
 
 
 def test_a_release_failing_its_health_check_stops_at_the_first_server(client, lab, start_version):
-    client.start_load(_proxies(lab), workers=8)
+    client.start_load(lab.proxy_addresses, workers=8)
     run = _deploy(BROKEN, "-e", "django_app_healthcheck_timeout=16")
     load = client.stop_load()
     output = run.stdout + run.stderr
@@ -181,7 +172,7 @@ def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(lab, start_ver
 
 
 def test_rollback_returns_to_the_previous_release(client, lab, start_version):
-    client.start_load(_proxies(lab), workers=8)
+    client.start_load(lab.proxy_addresses, workers=8)
     run = run_playbook("playbooks/rollback.yml")
     load = client.stop_load()
     assert run.returncode == 0, run.stdout + run.stderr

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import re
 
-import testinfra
-
-from conftest import run_playbook
+from conftest import run_playbook, server
 
 RENEW = "/usr/local/sbin/djangoops-certbot-renew"
 # Certbot sleeps up to 8 minutes before a non-interactive renewal (kind to the CA when run from
@@ -17,16 +15,8 @@ RENEW = "/usr/local/sbin/djangoops-certbot-renew"
 NO_SLEEP = "--no-random-sleep-on-renew"
 
 
-def _server(name: str):
-    return testinfra.get_host(f"docker://djangoops-lab-{name}")
-
-
 def _nginx_started_at(name: str) -> str:
-    return _server(name).check_output("docker inspect --format '{{.State.StartedAt}}' nginx")
-
-
-def _proxy_addresses(lab) -> list[str]:
-    return [proxy["ansible_host"] for proxy in lab.proxies.values()]
+    return server(name).check_output("docker inspect --format '{{.State.StartedAt}}' nginx")
 
 
 def _check_no_failure(polled, what: str) -> None:
@@ -37,14 +27,14 @@ def _check_no_failure(polled, what: str) -> None:
 
 
 def test_the_renewal_job_is_scheduled_on_the_issuer_only():
-    assert RENEW in _server("proxy1").check_output("crontab -l")
-    assert RENEW not in _server("proxy2").run("crontab -l").stdout
-    assert not _server("proxy2").file(RENEW).exists
+    assert RENEW in server("proxy1").check_output("crontab -l")
+    assert RENEW not in server("proxy2").run("crontab -l").stdout
+    assert not server("proxy2").file(RENEW).exists
 
 
 def test_renewal_job_does_nothing_while_the_certificate_is_valid(client, lab):
     before = client.served_serial(lab.proxy_public)
-    run = _server("proxy1").run(f"{RENEW} {NO_SLEEP}")
+    run = server("proxy1").run(f"{RENEW} {NO_SLEEP}")
     assert run.rc == 0, run.stdout + run.stderr
     assert "not due for renewal" in run.stdout + run.stderr
     assert "nginx reloaded" not in run.stdout
@@ -55,7 +45,7 @@ def test_a_forced_renewal_is_served_after_a_reload_without_a_failed_request(clie
     before = client.served_serial(lab.proxy_public)
     started = _nginx_started_at("proxy1")
     client.start_polling([lab.proxy_public])
-    run = _server("proxy1").run(f"{RENEW} {NO_SLEEP} --force-renewal")
+    run = server("proxy1").run(f"{RENEW} {NO_SLEEP} --force-renewal")
     polled = client.stop_polling()
     assert run.rc == 0, run.stdout + run.stderr
     assert "certificate renewed; nginx reloaded" in run.stdout
@@ -71,7 +61,7 @@ def test_a_forced_renewal_is_served_after_a_reload_without_a_failed_request(clie
 
 
 def test_the_renew_playbook_brings_every_proxy_the_new_certificate(client, lab):
-    addresses = _proxy_addresses(lab)
+    addresses = lab.proxy_addresses
     started = {name: _nginx_started_at(name) for name in lab.proxies}
     # The job above renewed on proxy1 only: proxy2 still serves the older certificate.
     assert client.served_serial(addresses[0]) != client.served_serial(addresses[1])
