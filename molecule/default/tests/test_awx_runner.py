@@ -1,7 +1,7 @@
 """The playbooks of the AWX job templates (examples/awx/job_templates/) run the way AWX runs them:
 through ansible-runner, with no terminal, and the secrets injected as extra vars by credentials
-rather than read from the inventory. On the converged lab each run changes nothing (rollback.yml
-changes the release by design: tests/test_releases.py runs it)."""
+rather than read from the inventory. On the converged lab each run changes nothing; the rollback job
+runs after a deploy job of the next release and returns the lab to the release it started with."""
 
 from __future__ import annotations
 
@@ -14,46 +14,84 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import PROJECT
+from conftest import PROJECT, server
+
+
+SECRETS = ("django_secret_key", "database_password", "s3_secret_key", "admin_password")
 
 
 @pytest.fixture()
-def runner_dir(tmp_path, lab):
-    """A private data directory as AWX lays it out: project, inventory, env/extravars, env/envvars."""
-    (tmp_path / "project").symlink_to(PROJECT)
-    (tmp_path / "env").mkdir()
-    # What the custom credential types inject (examples/awx/credential_types/).
-    extravars = {
-        "django_app_secret_key": lab.secret("django_secret_key"),
-        "django_app_database_password": lab.secret("database_password"),
-        "django_app_static_secret_key": lab.secret("s3_secret_key"),
-        "django_app_admin_password": lab.secret("admin_password"),
-    }
-    (tmp_path / "env" / "extravars").write_text(yaml.safe_dump(extravars))
-    (tmp_path / "env" / "envvars").write_text(yaml.safe_dump({"DJANGOOPS_LAB_DIR": str(lab.state_dir)}))
-    return tmp_path
+def runner_dirs(tmp_path, lab):
+    """Private data directories as AWX lays them out (project, inventory, env/extravars, env/envvars),
+    one per job: ``runner_dirs(extra_vars)`` makes the next one."""
+    made = []
+
+    def make(extra_vars: dict | None = None):
+        private = tmp_path / f"job{len(made)}"
+        (private / "env").mkdir(parents=True)
+        (private / "project").symlink_to(PROJECT)
+        # What the custom credential types inject (examples/awx/credential_types/), plus the job's own.
+        extravars = {
+            "django_app_secret_key": lab.secret("django_secret_key"),
+            "django_app_database_password": lab.secret("database_password"),
+            "django_app_static_secret_key": lab.secret("s3_secret_key"),
+            "django_app_admin_password": lab.secret("admin_password"),
+            **(extra_vars or {}),
+        }
+        (private / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+        (private / "env" / "envvars").write_text(yaml.safe_dump({"DJANGOOPS_LAB_DIR": str(lab.state_dir)}))
+        made.append(private)
+        return private
+
+    return make
 
 
-@pytest.mark.parametrize("playbook", ["site.yml", "deploy.yml", "renew.yml"])
-def test_playbook_runs_through_ansible_runner_with_injected_credentials(runner_dir, lab, playbook):
+def _run_job(private, lab, playbook: str) -> dict[str, str]:
+    """Run a playbook with ansible-runner as AWX does; return the recap's changed count per host."""
     runner = shutil.which("ansible-runner")
     assert runner, "ansible-runner is a pinned requirement"
     run = subprocess.run(
-        [runner, "run", str(runner_dir), "-p", f"playbooks/{playbook}", "--inventory", str(PROJECT / "inventories" / "lab")],
+        [runner, "run", str(private), "-p", f"playbooks/{playbook}", "--inventory", str(PROJECT / "inventories" / "lab")],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600, check=False,
         env={key: value for key, value in os.environ.items() if key != "ANSIBLE_CONFIG"},
     )
-    artifacts = next((runner_dir / "artifacts").iterdir())
+    artifacts = next((private / "artifacts").iterdir())
     stdout = re.sub(r"\x1b\[[0-9;]*m", "", (artifacts / "stdout").read_text())  # ansible-runner keeps colours
     assert run.returncode == 0, stdout[-5000:]
     assert (artifacts / "status").read_text() == "successful"
-    recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", stdout, re.M))
-    assert recap and set(recap.values()) == {"0"}, recap
 
     # Neither the job output nor the event stream AWX stores may hold a secret.
     events = [path.read_text() for path in (artifacts / "job_events").glob("*.json")]
     assert any(json.loads(event).get("event") == "playbook_on_stats" for event in events)
     events = "\n".join(events)
-    for name in ("django_secret_key", "database_password", "s3_secret_key", "admin_password"):
+    for name in SECRETS:
         assert lab.secret(name) not in stdout, name
         assert lab.secret(name) not in events, name
+    recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", stdout, re.M))
+    assert recap, stdout[-3000:]
+    return recap
+
+
+@pytest.mark.parametrize("playbook", ["site.yml", "deploy.yml", "renew.yml"])
+def test_playbook_runs_through_ansible_runner_with_injected_credentials(runner_dirs, lab, playbook):
+    recap = _run_job(runner_dirs(), lab, playbook)
+    assert set(recap.values()) == {"0"}, recap
+
+
+def _running_images(lab) -> set[str]:
+    return {server(name).check_output("docker inspect --format '{{.Config.Image}}' polls") for name in lab.app_servers}
+
+
+def test_rollback_job_returns_to_the_release_before_the_deploy_job(runner_dirs, lab):
+    """The rollback job template after a deploy job that set another release (a survey answer in AWX)."""
+    start = lab.all_vars["lab_app_version"]
+    before = _running_images(lab)
+    assert len(before) == 1 and before.pop().endswith(f":{start}")
+
+    deployed = _run_job(runner_dirs({"lab_app_version": "1.1.0"}), lab, "deploy.yml")
+    assert {deployed[name] for name in lab.app_servers} != {"0"}, deployed
+    assert {image.rsplit(":", 1)[1] for image in _running_images(lab)} == {"1.1.0"}
+
+    rolled_back = _run_job(runner_dirs(), lab, "rollback.yml")
+    assert all(int(rolled_back[name]) > 0 for name in lab.app_servers), rolled_back
+    assert {image.rsplit(":", 1)[1] for image in _running_images(lab)} == {start}
