@@ -15,12 +15,13 @@ export PY_COLORS := $(if $(CI),0,1)
 
 say = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help demo test venv host images collection lab-up lab-down converge unit units lint sanity molecule readmes clean
+.PHONY: help demo test bench venv host images collection lab-up lab-down converge unit units lint sanity molecule readmes clean
 
 help:
 	@echo "make demo   # bring up the lab and run playbooks/site.yml against it"
 	@echo "make test   # unit tests, ansible-lint, ansible-test sanity, molecule default scenario"
 	@echo "make lab-down   # tear the lab down"
+	@echo "make bench  # the benchmarks of benchmarks/README.md on the lab (not part of make test)"
 
 $(BIN)/.installed: requirements.txt
 	$(call say,Creating $(VENV) with the pinned requirements)
@@ -96,3 +97,12 @@ test: unit lint sanity units molecule
 
 clean: lab-down
 	rm -rf .cache
+
+# Benchmarks (benchmarks/README.md): their own pinned extras, then benchmarks/bench.py on the lab.
+$(BIN)/.bench-installed: benchmarks/requirements.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
+	touch $@
+
+bench: venv $(BIN)/.bench-installed
+	$(call say,Benchmarks on the lab: benchmarks/RESULTS.md, logs in /tmp/djangoops-bench-logs)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)

@@ -270,7 +270,8 @@ def build_servers(
 
 
 def render_server(server: Server) -> str:
-    """Return one ``server ...;`` line, without indentation."""
+    """Return one ``server ...;`` line, without indentation, ending with the inventory host's name
+    as a comment: rolling deploys drain servers by host name (see ``set_down``)."""
     words = ["server", server.endpoint]
     if server.weight != 1:
         words.append("weight=%d" % server.weight)
@@ -280,7 +281,7 @@ def render_server(server: Server) -> str:
         words.append("backup")
     if server.down:
         words.append("down")
-    return " ".join(words) + ";"
+    return " ".join(words) + ";  # " + server.host
 
 
 def render_upstream(name: str, servers: t.Sequence[Server], *, keepalive: int = 32) -> str:
@@ -301,40 +302,66 @@ def render_upstream(name: str, servers: t.Sequence[Server], *, keepalive: int = 
 # Draining servers in a rendered upstream (rolling deploys)
 
 _SERVER_LINE = re.compile(r"^(?P<indent>\s*)server\s+(?P<endpoint>\S+)(?P<flags>(?:\s+[^\s;]+)*)\s*;(?P<rest>.*)$")
+_HOST_COMMENT = re.compile(r"#\s*(?P<host>\S+)")
 
 
-def set_down(text: str, endpoints: t.Collection[str], *, down: bool) -> tuple[str, list[str], list[str]]:
-    """Mark the ``server`` lines of ``endpoints`` down (or up) in an upstream block.
+@dataclasses.dataclass(frozen=True)
+class DrainResult:
+    """What ``set_down`` did: the new text, the hosts whose line changed, the hosts not in the
+    upstream, and whether it refused to drain because no server would be left (``if_none_left``)."""
 
-    Returns the new text, the endpoints whose line changed and the endpoints not found. Refuses to
-    leave every non-backup server down, which would make Nginx answer 502 to everyone.
+    text: str
+    changed: list[str]
+    missing: list[str]
+    none_left: bool = False
+
+
+def set_down(text: str, hosts: t.Collection[str], *, down: bool, if_none_left: str = "fail") -> DrainResult:
+    """Mark the ``server`` lines of the inventory ``hosts`` down (or up) in an upstream block.
+
+    Lines are found by the host name ``render_server`` writes after them, not by address: the
+    proxies may reach app servers at other addresses or ports than the app servers know of
+    themselves. A host with no line is one this proxy sends no traffic to (a new app server).
+    Draining that would leave every non-backup server down, which would make Nginx answer 502 to
+    everyone, fails, or with ``if_none_left="skip"`` changes nothing and says so.
     """
-    wanted = set(endpoints)
+    wanted = set(hosts)
     found: set[str] = set()
     changed: list[str] = []
     lines = []
     primaries_up = 0
+    servers = named = 0
     for line in text.splitlines():
         match = _SERVER_LINE.match(line)
         if not match:
             lines.append(line)
             continue
-        endpoint = match.group("endpoint")
+        servers += 1
+        comment = _HOST_COMMENT.search(match.group("rest"))
+        host = comment.group("host") if comment else None
+        named += host is not None
         flags = match.group("flags").split()
-        if endpoint in wanted:
-            found.add(endpoint)
+        if host in wanted:
+            found.add(host)
             new_flags = [flag for flag in flags if flag != "down"] + (["down"] if down else [])
             if new_flags != flags:
-                changed.append(endpoint)
+                changed.append(host)
             flags = new_flags
-            line = "%sserver %s%s;%s" % (match.group("indent"), endpoint, "".join(" " + f for f in flags), match.group("rest"))
+            line = "%sserver %s%s;%s" % (match.group("indent"), match.group("endpoint"), "".join(" " + f for f in flags), match.group("rest"))
         if "down" not in flags and "backup" not in flags:
             primaries_up += 1
         lines.append(line)
+    if servers and not named:
+        raise UpstreamError(
+            "no server line names its inventory host: the file was not rendered by this version of"
+            " djangoops.fleet.nginx_upstream; run the nginx_proxy role (playbooks/site.yml) before deploying"
+        )
     if down and found and primaries_up == 0:
+        if if_none_left == "skip":
+            return DrainResult(text, [], sorted(wanted - found), none_left=True)
         raise UpstreamError(
             "draining %s would leave no server taking traffic; drain fewer servers at a time"
             % ", ".join(sorted(found))
         )
     new_text = "\n".join(lines) + ("\n" if text.endswith("\n") else "")
-    return new_text, changed, sorted(wanted - found)
+    return DrainResult(new_text, changed, sorted(wanted - found))

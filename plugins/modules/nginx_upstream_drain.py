@@ -11,14 +11,16 @@ module: nginx_upstream_drain
 short_description: Take app servers out of a live Nginx upstream, and put them back
 version_added: 0.2.0
 description:
-  - Runs on a proxy. Marks the C(server) lines of O(endpoints) C(down) in an upstream file written by
+  - Runs on a proxy. Marks the C(server) lines of O(hosts) C(down) in an upstream file written by
     M(djangoops.fleet.nginx_upstream) (O(state=drained)), or removes the mark (O(state=active)), and leaves every
     other line as it is. Reload Nginx afterwards; its old workers finish the requests in flight.
+  - Lines are found by the inventory host name M(djangoops.fleet.nginx_upstream) writes after each one, so the
+    proxies' own address variable and port decide which line is whose, not the app servers' idea of their address.
   - Used by rolling deploys, once per batch of app servers, on every proxy. The next full run of the nginx_proxy
     role renders the same file from the inventory again.
-  - Refuses to drain when no server would be left to take traffic.
-  - A missing file (no proxy configured yet) or an endpoint that is not in the file (a new app server) is not an
-    error; they are reported in RV(missing).
+  - A missing file (no proxy configured yet) or a host with no line in it (a new app server, which this proxy sends
+    no traffic) is not an error; they are reported in RV(missing). A file whose lines name no host (written by
+    something else) is an error.
 author:
   - djangoops.fleet developers (@djangoops)
 extends_documentation_fragment:
@@ -36,8 +38,8 @@ options:
     description: The upstream file Nginx reads (the nginx_proxy role's C(conf.d/upstream.conf) in its live directory).
     type: path
     required: true
-  endpoints:
-    description: The C(address:port) of each server, as in the upstream's C(server) lines.
+  hosts:
+    description: Inventory names of the app servers, as in the comments of the upstream's C(server) lines.
     type: list
     elements: str
     required: true
@@ -46,13 +48,21 @@ options:
     type: str
     choices: [drained, active]
     default: drained
+  if_none_left:
+    description:
+      - What to do when draining O(hosts) would leave no server (but backups) taking traffic.
+      - V(fail) refuses with an error; V(skip) changes nothing and returns RV(none_left=true), for callers that
+        then replace a lone server in place.
+    type: str
+    choices: [fail, skip]
+    default: fail
 """
 
 EXAMPLES = r"""
 - name: Take this batch out of every proxy's upstream
   djangoops.fleet.nginx_upstream_drain:
     path: /etc/djangoops/nginx/conf.d/upstream.conf
-    endpoints: ["10.0.0.11:8000"]
+    hosts: [app1]
     state: drained
   delegate_to: "{{ item }}"
   loop: "{{ groups['nginx_proxy'] }}"
@@ -60,18 +70,23 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed_endpoints:
-  description: Endpoints whose line changed.
+changed_hosts:
+  description: Hosts whose line changed.
   returned: always
   type: list
   elements: str
-  sample: ["10.0.0.11:8000"]
+  sample: [app1]
 missing:
-  description: Requested endpoints not found in the file (all of them when the file does not exist).
+  description: Requested hosts with no line in the file (all of them when the file does not exist).
   returned: always
   type: list
   elements: str
   sample: []
+none_left:
+  description: True when O(if_none_left=skip) left the file as it was because no server would have been left.
+  returned: always
+  type: bool
+  sample: false
 """
 
 import os
@@ -82,24 +97,25 @@ from ansible_collections.djangoops.fleet.plugins.module_utils._upstream import U
 
 
 def run_module(module: AnsibleModule) -> dict:
-    path, endpoints = module.params["path"], module.params["endpoints"]
+    path, hosts = module.params["path"], module.params["hosts"]
     if not os.path.exists(path):
-        return {"changed": False, "changed_endpoints": [], "missing": list(endpoints),
+        return {"changed": False, "changed_hosts": [], "missing": list(hosts), "none_left": False,
                 "msg": "%s does not exist: nothing to drain" % path}
     with open(path, encoding="utf-8") as handle:
         before = handle.read()
     try:
-        after, changed, missing = set_down(before, endpoints, down=module.params["state"] == "drained")
+        drain = set_down(before, hosts, down=module.params["state"] == "drained", if_none_left=module.params["if_none_left"])
     except UpstreamError as error:
         module.fail_json(msg="%s: %s" % (path, error))
-    result = {"changed": bool(changed), "changed_endpoints": changed, "missing": missing}
+    result = {"changed": bool(drain.changed), "changed_hosts": drain.changed, "missing": drain.missing,
+              "none_left": drain.none_left}
     if module._diff:
-        result["diff"] = {"before_header": path, "after_header": path, "before": before, "after": after}
-    if changed and not module.check_mode:
+        result["diff"] = {"before_header": path, "after_header": path, "before": before, "after": drain.text}
+    if drain.changed and not module.check_mode:
         directory = os.path.dirname(path) or "."
         temporary = os.path.join(directory, ".%s.djangoops-drain" % os.path.basename(path))
         with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(after)
+            handle.write(drain.text)
         module.atomic_move(temporary, path)
     return result
 
@@ -108,8 +124,9 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "path": {"type": "path", "required": True},
-            "endpoints": {"type": "list", "elements": "str", "required": True},
+            "hosts": {"type": "list", "elements": "str", "required": True},
             "state": {"type": "str", "choices": ["drained", "active"], "default": "drained"},
+            "if_none_left": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
         },
         supports_check_mode=True,
     )

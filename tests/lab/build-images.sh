@@ -60,6 +60,7 @@ build() {
 build_base
 build server djangoops-lab/server:bookworm
 build services djangoops-lab/services:bookworm
+build client djangoops-lab/client:bookworm
 build python djangoops-lab/python:bookworm
 build nginx djangoops-lab/nginx:bookworm
 build certbot djangoops-lab/certbot:bookworm

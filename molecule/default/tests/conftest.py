@@ -64,7 +64,7 @@ def lab() -> Lab:
         proxy_public=hostvars[proxy]["ansible_host"],
         proxies={name: hostvars[name] for name in inventory["nginx_proxy"]["hosts"]},
         app_servers={name: hostvars[name] for name in inventory["django_app"]["hosts"]},
-        s3_endpoint=f"http://{all_vars['lab_s3_public_address']}:{all_vars['lab_s3_port']}",
+        s3_endpoint=f"https://{all_vars['lab_s3_public_address']}:{all_vars['lab_s3_port']}",
         state_dir=LAB_DIR,
         all_vars=all_vars,
     )

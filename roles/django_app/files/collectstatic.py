@@ -1,17 +1,37 @@
-# Run by `manage.py shell -c` in a one-off container of the release image: upload the static files
-# once per release. A marker object per release, saved in the static files storage after a
-# successful collectstatic, lets every later run of the same release skip the upload entirely.
-import hashlib
+# Run by `manage.py shell -c` in a one-off container of the release image: upload the release's
+# static files unless they are the ones in the storage already. A marker object names the release
+# uploaded last; any other release (a new one, or an older one on a rollback) uploads all its files.
 import os
+
+from django.contrib.staticfiles.management.commands import collectstatic
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 release = os.environ["DJANGOOPS_RELEASE"]
-marker = ".djangoops/releases/%s" % hashlib.sha256(release.encode()).hexdigest()[:32]
+marker = ".djangoops/static-release"
+
+
+class ReplaceEveryFile(collectstatic.Command):
+    """collectstatic that replaces every stored file. The stock command keeps a stored file that is
+    newer than the release's, and a stored file's time is its upload time: after a rollback the
+    newer release's files would stay, as would an older upload over an image built earlier."""
+
+    def delete_file(self, path, prefixed_path, source_storage):
+        if self.storage.exists(prefixed_path) and not getattr(self.storage, "file_overwrite", False):
+            self.storage.delete(prefixed_path)
+        return True
+
+
+uploaded = ""
 if staticfiles_storage.exists(marker):
+    with staticfiles_storage.open(marker) as handle:
+        uploaded = handle.read().decode().strip()
+if uploaded == release:
     print("djangoops: static files of %s are already uploaded" % release)
 else:
-    call_command("collectstatic", interactive=False, verbosity=1)
+    call_command(ReplaceEveryFile(), interactive=False, verbosity=1)
+    if staticfiles_storage.exists(marker):
+        staticfiles_storage.delete(marker)
     staticfiles_storage.save(marker, ContentFile(("%s\n" % release).encode()))
-    print("djangoops: static files of %s uploaded" % release)
+    print("djangoops: static files of %s uploaded, replacing those of %s" % (release, uploaded or "no release"))

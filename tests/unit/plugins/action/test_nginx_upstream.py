@@ -67,9 +67,9 @@ PLAYBOOK = """
 EXPECTED = """\
 # Managed by Ansible (djangoops.fleet.nginx_upstream): do not edit.
 upstream django {
-    server 192.0.2.11:8000 max_fails=3 fail_timeout=10s;
-    server 192.0.2.12:8000 max_fails=3 fail_timeout=10s;
-    server [2001:db8::13]:8000 weight=2 max_fails=3 fail_timeout=10s;
+    server 192.0.2.11:8000 max_fails=3 fail_timeout=10s;  # app1.example.com
+    server 192.0.2.12:8000 max_fails=3 fail_timeout=10s;  # app2.example.com
+    server [2001:db8::13]:8000 weight=2 max_fails=3 fail_timeout=10s;  # app3.example.com
     keepalive 32;
 }
 """
@@ -147,14 +147,14 @@ def test_diff_shows_the_drained_server(playbook: Playbook) -> None:
     playbook.run()
     process, recap = playbook.run("--diff", extra_vars='{"upstream_drain": ["app2.example.com"]}')
     assert recap["changed"] == 1, process.stdout + process.stderr
-    assert "-    server 192.0.2.12:8000 max_fails=3 fail_timeout=10s;\n" in process.stdout
-    assert "+    server 192.0.2.12:8000 max_fails=3 fail_timeout=10s down;\n" in process.stdout
+    assert "-    server 192.0.2.12:8000 max_fails=3 fail_timeout=10s;  # app2.example.com\n" in process.stdout
+    assert "+    server 192.0.2.12:8000 max_fails=3 fail_timeout=10s down;  # app2.example.com\n" in process.stdout
     assert playbook.dest.read_text() == textwrap.dedent("""\
         # Managed by Ansible (djangoops.fleet.nginx_upstream): do not edit.
         upstream django {
-            server 192.0.2.11:8000 max_fails=3 fail_timeout=10s;
-            server 192.0.2.12:8000 max_fails=3 fail_timeout=10s down;
-            server [2001:db8::13]:8000 weight=2 max_fails=3 fail_timeout=10s;
+            server 192.0.2.11:8000 max_fails=3 fail_timeout=10s;  # app1.example.com
+            server 192.0.2.12:8000 max_fails=3 fail_timeout=10s down;  # app2.example.com
+            server [2001:db8::13]:8000 weight=2 max_fails=3 fail_timeout=10s;  # app3.example.com
             keepalive 32;
         }
         """)

@@ -122,9 +122,9 @@ RENDER_CASES = [
         dict(group_names=["django_app"]),
         """\
         upstream django {
-            server 10.0.0.11:8000 max_fails=3 fail_timeout=10s;
-            server 10.0.0.12:8000 weight=3 max_fails=3 fail_timeout=10s;
-            server [2001:db8::13]:8000 max_fails=3 fail_timeout=10s;
+            server 10.0.0.11:8000 max_fails=3 fail_timeout=10s;  # app1.example.com
+            server 10.0.0.12:8000 weight=3 max_fails=3 fail_timeout=10s;  # app2.example.com
+            server [2001:db8::13]:8000 max_fails=3 fail_timeout=10s;  # app3.example.com
             keepalive 32;
         }
         """,
@@ -135,10 +135,10 @@ RENDER_CASES = [
              drain=["app1.example.com"], backup=["canary.example.com"], max_fails=0, fail_timeout=30),
         """\
         upstream app {
-            server 10.0.0.11:9000 max_fails=0 fail_timeout=30s down;
-            server 10.0.0.12:9000 weight=3 max_fails=0 fail_timeout=30s;
-            server [2001:db8::13]:9000 max_fails=0 fail_timeout=30s;
-            server canary.internal.example.com:9000 max_fails=0 fail_timeout=30s backup;
+            server 10.0.0.11:9000 max_fails=0 fail_timeout=30s down;  # app1.example.com
+            server 10.0.0.12:9000 weight=3 max_fails=0 fail_timeout=30s;  # app2.example.com
+            server [2001:db8::13]:9000 max_fails=0 fail_timeout=30s;  # app3.example.com
+            server canary.internal.example.com:9000 max_fails=0 fail_timeout=30s backup;  # canary.example.com
         }
         """,
         id="two-groups-dedup-drain-backup-hostname-no-keepalive",
@@ -147,8 +147,8 @@ RENDER_CASES = [
         dict(group_names=["django_canary", "django_canary"], keepalive=1),
         """\
         upstream django {
-            server 10.0.0.12:8000 weight=3 max_fails=3 fail_timeout=10s;
-            server canary.internal.example.com:8000 max_fails=3 fail_timeout=10s;
+            server 10.0.0.12:8000 weight=3 max_fails=3 fail_timeout=10s;  # app2.example.com
+            server canary.internal.example.com:8000 max_fails=3 fail_timeout=10s;  # canary.example.com
             keepalive 1;
         }
         """,
@@ -158,7 +158,7 @@ RENDER_CASES = [
         dict(group_names=["broken_noaddr"], address_var="public_address"),
         """\
         upstream django {
-            server 198.51.100.7:8000 max_fails=3 fail_timeout=10s;
+            server 198.51.100.7:8000 max_fails=3 fail_timeout=10s;  # noaddr.example.com
             keepalive 32;
         }
         """,
@@ -178,9 +178,9 @@ def test_render_from_ini_inventory(tmp_path: t.Any) -> None:
     # app3 has an empty private_address, so ansible_host (a host name) is used.
     assert render(groups, hostvars, group_names=["django_app"], port=8001) == HEADER + textwrap.dedent("""\
         upstream django {
-            server 10.0.1.11:8001 max_fails=3 fail_timeout=10s;
-            server 10.0.1.12:8001 weight=2 max_fails=3 fail_timeout=10s;
-            server app3.lan:8001 max_fails=3 fail_timeout=10s;
+            server 10.0.1.11:8001 max_fails=3 fail_timeout=10s;  # app1.example.com
+            server 10.0.1.12:8001 weight=2 max_fails=3 fail_timeout=10s;  # app2.example.com
+            server app3.lan:8001 max_fails=3 fail_timeout=10s;  # app3.example.com
             keepalive 32;
         }
         """)

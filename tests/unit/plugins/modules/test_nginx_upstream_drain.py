@@ -17,15 +17,15 @@ MODULE = "ansible_collections.djangoops.fleet.plugins.modules.nginx_upstream_dra
 UPSTREAM = (
     "# Managed by djangoops.fleet.nginx_upstream\n"
     "upstream django {\n"
-    "    server 10.0.0.11:8000 max_fails=3 fail_timeout=10s;\n"
-    "    server 10.0.0.12:8000 max_fails=3 fail_timeout=10s;\n"
+    "    server 10.0.0.11:8000 max_fails=3 fail_timeout=10s;  # app1\n"
+    "    server 10.0.0.12:8000 max_fails=3 fail_timeout=10s;  # app2\n"
     "    keepalive 32;\n"
     "}\n"
 )
 
 
-def _run(collections_root, path, endpoints, state="drained", check_mode=False) -> tuple[int, dict]:
-    args = {"path": str(path), "endpoints": endpoints, "state": state, "_ansible_check_mode": check_mode, "_ansible_diff": True}
+def _run(collections_root, path, hosts, state="drained", check_mode=False, **options) -> tuple[int, dict]:
+    args = {"path": str(path), "hosts": hosts, "state": state, "_ansible_check_mode": check_mode, "_ansible_diff": True, **options}
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(collections_root), env.get("PYTHONPATH")]))
     process = subprocess.run([sys.executable, "-m", MODULE], input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
@@ -40,31 +40,39 @@ def _run(collections_root, path, endpoints, state="drained", check_mode=False) -
 def test_drain_then_activate(tmp_path, collections_root) -> None:
     path = tmp_path / "upstream.conf"
     path.write_text(UPSTREAM)
-    rc, result = _run(collections_root, path, ["10.0.0.11:8000"])
-    assert rc == 0 and result["changed"] and result["changed_endpoints"] == ["10.0.0.11:8000"]
-    assert "    server 10.0.0.11:8000 max_fails=3 fail_timeout=10s down;\n" in path.read_text()
+    rc, result = _run(collections_root, path, ["app1"])
+    assert rc == 0 and result["changed"] and result["changed_hosts"] == ["app1"]
+    assert "    server 10.0.0.11:8000 max_fails=3 fail_timeout=10s down;  # app1\n" in path.read_text()
     assert result["diff"]["before"] == UPSTREAM
-    rc, result = _run(collections_root, path, ["10.0.0.11:8000"])
+    rc, result = _run(collections_root, path, ["app1"])
     assert rc == 0 and not result["changed"]
-    rc, result = _run(collections_root, path, ["10.0.0.11:8000"], state="active")
+    rc, result = _run(collections_root, path, ["app1"], state="active")
     assert rc == 0 and result["changed"] and path.read_text() == UPSTREAM
 
 
 def test_check_mode_leaves_the_file(tmp_path, collections_root) -> None:
     path = tmp_path / "upstream.conf"
     path.write_text(UPSTREAM)
-    rc, result = _run(collections_root, path, ["10.0.0.12:8000"], check_mode=True)
+    rc, result = _run(collections_root, path, ["app2"], check_mode=True)
     assert rc == 0 and result["changed"] and path.read_text() == UPSTREAM
 
 
 def test_no_file_yet_is_nothing_to_drain(tmp_path, collections_root) -> None:
-    rc, result = _run(collections_root, tmp_path / "absent.conf", ["10.0.0.11:8000"])
-    assert rc == 0 and not result["changed"] and result["missing"] == ["10.0.0.11:8000"]
+    rc, result = _run(collections_root, tmp_path / "absent.conf", ["app1"])
+    assert rc == 0 and not result["changed"] and result["missing"] == ["app1"]
 
 
 def test_draining_everything_fails_and_leaves_the_file(tmp_path, collections_root) -> None:
     path = tmp_path / "upstream.conf"
     path.write_text(UPSTREAM)
-    rc, result = _run(collections_root, path, ["10.0.0.11:8000", "10.0.0.12:8000"])
+    rc, result = _run(collections_root, path, ["app1", "app2"])
     assert rc == 1 and "would leave no server taking traffic" in result["msg"]
+    assert path.read_text() == UPSTREAM
+
+
+def test_a_lone_server_is_left_in_place_when_asked(tmp_path, collections_root) -> None:
+    path = tmp_path / "upstream.conf"
+    path.write_text(UPSTREAM)
+    rc, result = _run(collections_root, path, ["app1", "app2"], if_none_left="skip")
+    assert rc == 0 and not result["changed"] and result["none_left"]
     assert path.read_text() == UPSTREAM

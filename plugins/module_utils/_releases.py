@@ -1,0 +1,79 @@
+# Copyright (c) djangoops.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Which release a rollback returns to, from each app server's release history.
+
+Each app server keeps the releases that went live on it, oldest first (a deploy appends its
+image once the health check passed; a rollback cuts the history back to the release it returned
+to). A rollback must pick the same release however far an earlier deploy or rollback got:
+- after a deploy that failed its health check somewhere, the server it failed on runs an image
+  that is not the last of its history: that image is the one to leave;
+- after a rollback interrupted half-way, the servers not reached yet still hold the longer
+  history: the longest history is the reference, so a second run returns to the same release.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+
+class RollbackError(Exception):
+    """No release to return to; the message says why and what the histories hold."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Rollback:
+    """The release to return to, the one left behind, and the host whose history decided."""
+
+    target: str
+    leaving: str
+    reference_host: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+def rollback_release(servers: t.Sequence[tuple[str, t.Sequence[str], str]]) -> Rollback:
+    """Pick the release to roll back to.
+
+    ``servers`` holds, in play order, each app server's name, release history (oldest first) and
+    the image its app container runs ('' when it has none).
+    """
+    if not servers:
+        raise RollbackError("no app server to roll back")
+    reference_host, reference = servers[0][0], list(servers[0][1])
+    for host, history, _running in servers[1:]:
+        if len(history) > len(reference):
+            reference_host, reference = host, list(history)
+    unfinished = [(host, running) for host, history, running in servers
+                  if running and running != (history[-1] if history else "")]
+    if unfinished:
+        host, leaving = unfinished[0]
+        reason = "%s runs %s, which never went live there (a deploy stopped)" % (host, leaving)
+    else:
+        leaving = reference[-1] if reference else ""
+        reason = "%s is the current release" % (leaving or "nothing")
+    earlier = [release for release in reference if release != leaving]
+    if not earlier:
+        raise RollbackError(
+            "the release history of %s holds no release before the current one (%s): %s"
+            % (reference_host, reason, reference or "empty")
+        )
+    return Rollback(target=earlier[-1], leaving=leaving, reference_host=reference_host, reason=reason)
+
+
+def recorded_history(history: t.Sequence[str], release: str, *, rollback: bool, length: int) -> list[str]:
+    """The history after ``release`` went live: a deploy appends it (once), a rollback cuts the
+    history back to its last occurrence (or appends it, on a server that never ran it)."""
+    history = list(history)
+    if rollback and release in history:
+        return history[:len(history) - history[::-1].index(release)]
+    if history and history[-1] == release:
+        return history
+    return (history + [release])[-length:] if length > 0 else history + [release]

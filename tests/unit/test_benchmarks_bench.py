@@ -1,0 +1,193 @@
+# Copyright (c) djangoops.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""benchmarks/bench.py without the lab: its options and bounds, the variables and environments it
+gives Ansible, its command runner (on real, harmless commands), and --render-only end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sys
+
+import pytest
+
+CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
+if str(CHECKOUT) not in sys.path:
+    sys.path.insert(0, str(CHECKOUT))
+
+from test_benchmarks_ansible_output import END_OF_RUN  # pylint: disable=wrong-import-position
+from test_benchmarks_report import _results  # pylint: disable=wrong-import-position
+
+from benchmarks import bench  # pylint: disable=wrong-import-position
+from benchmarks.lib import lab as lab_plan  # pylint: disable=wrong-import-position
+
+
+@pytest.fixture(name="lab")
+def lab_fixture() -> lab_plan.Lab:
+    return lab_plan.load_lab(CHECKOUT / "inventories" / "lab")
+
+
+def test_defaults_run_everything_in_order():
+    settings = bench.parse_args([])
+    assert settings.only == ("playbook", "served", "deploy", "renewal", "mitogen")
+    assert (settings.repeats, settings.seconds, settings.connections, settings.drain_seconds) == (3, 20, 16, 20)
+    assert settings.cpus == 0.25
+
+
+def test_only_keeps_the_run_order():
+    assert bench.parse_args(["--only", "mitogen", "served"]).only == ("served", "mitogen")
+    assert bench.parse_args(["--only", "deploy", "--only", "renewal"]).only == ("deploy", "renewal")
+
+
+def test_quick_shortens_what_was_not_given():
+    settings = bench.parse_args(["--quick", "--repeats", "2"])
+    assert (settings.quick, settings.repeats, settings.seconds, settings.drain_seconds) == (True, 2, 5, 5)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--seconds", "21"],  # wrk runs are bounded
+    ["--connections", "65"],
+    ["--connections", "3"],  # fewer than the 4 app servers of the direct runs
+    ["--cpus", "0"],
+    ["--only", "everything"],
+])
+def test_out_of_bounds_options_are_refused(argv, capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(argv)
+    assert "error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("servers", "drained"), [(1, ["app2"]), (2, []), (4, [])])
+def test_served_vars_drain_the_servers_not_measured(lab, servers, drained):
+    variables = bench.served_vars(lab, servers, worker_class="gthread", cpus=0.25, workers=3, threads=4)
+    assert variables == {
+        "django_app_cpus": 0.25,
+        "django_app_extra_env": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "4"},
+        "ufw_docker_extra_allowed_sources": ["198.51.100.40"],
+        "nginx_proxy_upstream_drain": drained,
+    }
+
+
+def test_sync_workers_get_no_threads(lab):
+    # Gunicorn would turn sync workers with threads into gthread ones.
+    env = bench.served_vars(lab, 2, worker_class="sync", cpus=0.25, workers=3, threads=4)["django_app_extra_env"]
+    assert env == {"GUNICORN_WORKER_CLASS": "sync", "GUNICORN_WORKERS": "3"}
+
+
+def test_the_worker_classes_are_the_example_apps():
+    config = (CHECKOUT / "examples" / "polls" / "gunicorn.conf.py").read_text(encoding="utf-8")
+    for name in ("GUNICORN_WORKER_CLASS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
+        assert f'os.environ.get("{name}"' in config
+
+
+def test_ansible_env(tmp_path):
+    base = {"PATH": "/usr/bin", "ANSIBLE_STRATEGY": "free", "ANSIBLE_STRATEGY_PLUGINS": "/x", "HOME": "/root"}
+    env = bench.ansible_env(base, control_dir=tmp_path, profile=True)
+    assert env["ANSIBLE_CONFIG"] == str(CHECKOUT / "ansible.cfg")
+    assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == str(tmp_path)
+    assert env["DJANGOOPS_LAB_DIR"] == str(CHECKOUT / ".lab")
+    assert env["ANSIBLE_CALLBACKS_ENABLED"] == "ansible.posix.profile_tasks"
+    assert (env["ANSIBLE_NOCOLOR"], env["ANSIBLE_FORCE_COLOR"]) == ("1", "0")
+    # The default strategy unless asked: a strategy set in the caller's environment does not leak in.
+    assert "ANSIBLE_STRATEGY" not in env
+    assert "ANSIBLE_STRATEGY_PLUGINS" not in env
+    assert env["HOME"] == "/root"
+    assert base["ANSIBLE_STRATEGY"] == "free"
+
+
+def test_ansible_env_keeps_the_lab_dir_and_takes_a_strategy(tmp_path):
+    env = bench.ansible_env({"DJANGOOPS_LAB_DIR": "/srv/lab"}, control_dir=tmp_path,
+                            extra={"ANSIBLE_STRATEGY": "mitogen_linear", "ANSIBLE_STRATEGY_PLUGINS": "/venv/ansible_mitogen/plugins/strategy"})
+    assert env["DJANGOOPS_LAB_DIR"] == "/srv/lab"
+    assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert "ANSIBLE_CALLBACKS_ENABLED" not in env
+
+
+def test_run_record_from_a_recap():
+    assert bench.run_record(61.234, 2, END_OF_RUN) == {"seconds": 61.23, "returncode": 2, "changed": ["app2"], "failed": ["proxy1", "proxy2"]}
+
+
+@pytest.mark.parametrize(("values", "index"), [([40.0, 44.0, 42.0], 2), ([5.0], 0), ([3.0, 1.0], 1), ([2.0, 2.0, 1.0, 9.0], 0)])
+def test_median_index(values, index):
+    assert bench.median_index(values) == index
+
+
+def test_project_settings_read_from_the_repository():
+    assert bench.config_forks(CHECKOUT / "ansible.cfg") == 10
+    assert bench.role_default("django_app", "django_app_published_port") == 8000
+    assert bench.role_default("django_app", "django_app_healthcheck_path") == "/polls/"
+
+
+def test_config_forks_default(tmp_path):
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nretry_files_enabled = false\n", encoding="utf-8")
+    assert bench.config_forks(tmp_path / "ansible.cfg") == 5
+
+
+def test_served_by_headers():
+    headers = "HTTP/2 200\r\nserver: nginx\r\nx-served-by: app1\r\n\r\nHTTP/2 200\r\nX-Served-By: app2\r\n\r\n"
+    assert bench.parse_served_by(headers) == ["app1", "app2"]
+
+
+def test_shell_logs_each_command(tmp_path):
+    shell = bench.Shell(tmp_path / "logs")
+    done = shell.run([sys.executable, "-c", "print('hello from a command')"], label="Say hello!", quiet=True)
+    assert done.returncode == 0
+    assert done.stdout == "hello from a command\n"
+    assert done.log.name == "001-say-hello.log"
+    assert "hello from a command" in done.log.read_text(encoding="utf-8")
+
+
+def test_shell_raises_with_the_commands_end(tmp_path):
+    shell = bench.Shell(tmp_path)
+    with pytest.raises(bench.CommandError, match=r"(?s)failing step failed \(rc 3, log .*\):\nlast words"):
+        shell.run([sys.executable, "-c", "import sys; print('last words'); sys.exit(3)"], label="failing step", quiet=True)
+
+
+def test_a_missing_program_is_named(tmp_path):
+    shell = bench.Shell(tmp_path)
+    with pytest.raises(bench.BenchError, match="wrk on the machine: cannot run no-such-program-djangoops"):
+        shell.run(["no-such-program-djangoops", "-v"], label="wrk on the machine", quiet=True)
+    with pytest.raises(bench.BenchError, match="cannot run no-such-program-djangoops"):
+        shell.run_parallel([([sys.executable, "-c", "pass"], "fine"), (["no-such-program-djangoops"], "missing")], timeout=30)
+
+
+def test_parallel_commands_all_finish_before_a_failure_is_raised(tmp_path):
+    shell = bench.Shell(tmp_path)
+    marker = tmp_path / "slow-finished"
+    slow = f"import pathlib, time; time.sleep(0.5); pathlib.Path({str(marker)!r}).write_text('done')"
+    with pytest.raises(bench.CommandError, match="fails"):
+        shell.run_parallel([([sys.executable, "-c", "import sys; sys.exit(1)"], "fails"), ([sys.executable, "-c", slow], "slow")],
+                           timeout=30)
+    assert marker.read_text() == "done"
+    done = shell.run_parallel([([sys.executable, "-c", "print(1)"], "one"), ([sys.executable, "-c", "print(2)"], "two")], timeout=30)
+    assert [item.stdout for item in done] == ["1\n", "2\n"]
+
+
+def test_a_new_run_clears_the_last_runs_logs(tmp_path):
+    (tmp_path / "007-old.log").write_text("old", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    bench.Shell(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_render_only(tmp_path, capsys):
+    (tmp_path / "results.json").write_text(json.dumps(_results()), encoding="utf-8")
+    assert bench.main(["--render-only", "--results-dir", str(tmp_path)]) == 0
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert "| served | proxy / direct >= 0.90 (gthread, 2 app servers) | 0.97 (98.0 / 101.5 req/s) | pass |" in text
+    assert "wrote" in capsys.readouterr().out
+    assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == _results()
+
+
+def test_render_only_without_results(tmp_path, capsys):
+    assert bench.main(["--render-only", "--results-dir", str(tmp_path)]) == 1
+    assert "run the benchmarks first" in capsys.readouterr().err
+
+
+def test_the_wrk_script_and_load_generator_exist():
+    assert (CHECKOUT / "benchmarks" / "files" / "resolve.lua").is_file()
+    assert (CHECKOUT / "tests" / "lab" / "files" / "load.py").is_file()
+    assert os.path.basename(bench.CLIENT_WRK_SCRIPT) == "djangoops-bench-resolve.lua"
