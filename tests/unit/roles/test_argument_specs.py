@@ -299,7 +299,8 @@ GOOD = {
 
 # Tasks that run when validation passes: include_role, the argument spec, then tasks/validate.yml.
 GOOD_RECAP = {
-    "django_app": {"ok": 6, "failed": 0, "skipped": 0},
+    # The storage CA bundle check is skipped while django_app_static_ca_bundle is empty.
+    "django_app": {"ok": 6, "failed": 0, "skipped": 1},
     "nginx_proxy": {"ok": 3, "failed": 0, "skipped": 0},
     # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
     "certbot": {"ok": 4, "failed": 0, "skipped": 1},
@@ -322,6 +323,10 @@ class Bad(t.NamedTuple):
 
 
 BAD_CASES = {
+    "django_app-missing-static-ca-bundle": Bad(
+        "django_app", {"django_app_static_ca_bundle": "/nonexistent/storage-ca.pem"},
+        "django_app_static_ca_bundle '/nonexistent/storage-ca.pem' is not a file on the controller",
+        "Check that the object storage's CA bundle is a file on the controller", "django_app_static_ca_bundle"),
     "django_app-missing-secret-key": Bad(
         "django_app", {"django_app_secret_key": DROP},
         "missing required arguments: django_app_secret_key", SPEC_TASK, None),
