@@ -26,8 +26,8 @@ POLLS_BACKGROUND = "rgb(246, 248, 245)"
 
 def test_admin_login_styles_from_s3_and_a_vote_in_chromium(lab):
     question = f"Browser check {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "browser.py"), f"{CLIENT}:/tmp/djangoops-browser.py"],
-                   check=True)
+    script = PROJECT / "tests" / "lab" / "files" / "browser.py"
+    subprocess.run(["docker", "cp", str(script), f"{CLIENT}:/tmp/djangoops-browser.py"], check=True)
     run = subprocess.run(
         ["docker", "exec", "-i", CLIENT, "python3", "/tmp/djangoops-browser.py", "--name", lab.domain,
          "--proxy", lab.proxy_public, "--trust", "/lab/pki/pebble-production-root.pem", "--trust", "/lab/pki/lab-ca.pem",

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Use the site as a person would, in headless Chromium on the lab client (Debian's chromium,
 chromium-driver and python3-selenium): log in to the admin, check that its pages are styled by
 the stylesheets the S3 server serves over HTTPS, add a poll through the admin (its date shortcuts
