@@ -31,7 +31,8 @@ def test_admin_login_styles_from_s3_and_a_vote_in_chromium(lab):
     run = subprocess.run(
         ["docker", "exec", "-i", CLIENT, "python3", "/tmp/djangoops-browser.py", "--name", lab.domain,
          "--proxy", lab.proxy_public, "--trust", "/lab/pki/pebble-production-root.pem", "--trust", "/lab/pki/lab-ca.pem",
-         "--allow", lab.all_vars["lab_s3_public_address"], "--username", lab.all_vars.get("django_app_admin_username", "admin"), "--question", question, "--out", OUT],
+         "--allow", lab.all_vars["lab_s3_public_address"], "--username", lab.all_vars.get("django_app_admin_username", "admin"),
+         "--question", question, "--out", OUT],
         input=lab.secret("admin_password") + "\n", capture_output=True, text=True, timeout=300, check=False,
     )
     # Keep the screenshots whatever happened: a failure's last screenshot shows the page it stopped on.
