@@ -70,7 +70,7 @@ demo: lab-up converge
 
 unit: venv
 	$(call say,Unit tests)
-	scripts/run-pytest.sh tests/unit
+	scripts/run-pytest.sh tests/unit benchmarks/tests
 
 units: venv
 	$(call say,ansible-test units (the collection under ansible_collections/djangoops/fleet, in ansible-test's venv))

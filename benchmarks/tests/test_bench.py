@@ -18,8 +18,8 @@ CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
 if str(CHECKOUT) not in sys.path:
     sys.path.insert(0, str(CHECKOUT))
 
-from test_benchmarks_ansible_output import END_OF_RUN  # pylint: disable=wrong-import-position
-from test_benchmarks_report import _results  # pylint: disable=wrong-import-position
+from test_ansible_output import END_OF_RUN  # pylint: disable=wrong-import-position
+from test_report import _results  # pylint: disable=wrong-import-position
 
 from benchmarks import bench  # pylint: disable=wrong-import-position
 from benchmarks.lib import lab as lab_plan  # pylint: disable=wrong-import-position

@@ -15,7 +15,7 @@ CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
 if str(CHECKOUT) not in sys.path:
     sys.path.insert(0, str(CHECKOUT))
 
-from test_benchmarks_report import _results  # pylint: disable=wrong-import-position
+from test_report import _results  # pylint: disable=wrong-import-position
 
 from benchmarks.lib import plots  # pylint: disable=wrong-import-position
 
