@@ -49,6 +49,17 @@ def psql(sql: str) -> str:
     return server("postgres").check_output("su postgres -c %s", f"psql -d polls -tAc \"{sql}\"")
 
 
+def unapply_next_release_migration(lab: Lab) -> None:
+    """Take back the migration of the lab's next release (lab_app_releases[1]), with that release's
+    image on app1, if a check applied it: the lab's database then is as the first converge left it."""
+    if psql("SELECT count(*) FROM django_migrations WHERE app = 'polls' AND name = '0002_question_pub_date_index'") == "0":
+        return
+    image = f"{lab.all_vars['lab_registry_address']}:5000/djangoops/polls:{lab.all_vars['lab_app_releases'][1]}"
+    server("app1").check_output(
+        f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env {image}"
+        " python manage.py migrate polls 0001")
+
+
 @pytest.fixture(scope="session")
 def lab() -> Lab:
     out = subprocess.run(

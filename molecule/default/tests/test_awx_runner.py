@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import PROJECT, server
+from conftest import PROJECT, server, unapply_next_release_migration
 
 
 SECRETS = ("django_secret_key", "database_password", "s3_secret_key", "admin_password")
@@ -95,3 +95,5 @@ def test_rollback_job_returns_to_the_release_before_the_deploy_job(runner_dirs, 
     rolled_back = _run_job(runner_dirs(), lab, "rollback.yml")
     assert all(int(rolled_back[name]) > 0 for name in lab.app_servers), rolled_back
     assert {image.rsplit(":", 1)[1] for image in _running_images(lab)} == {start}
+    # Rollbacks leave migrations applied; the lab's database goes back to what the converge left.
+    unapply_next_release_migration(lab)

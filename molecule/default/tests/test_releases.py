@@ -14,7 +14,7 @@ import time
 import pytest
 import testinfra
 
-from conftest import psql, run_playbook, server
+from conftest import psql, run_playbook, server, unapply_next_release_migration
 
 NEXT, BROKEN = "1.1.0", "1.2.0"
 SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key")
@@ -47,23 +47,19 @@ def _upstream(proxy: str) -> str:
     return testinfra.get_host(f"docker://djangoops-lab-{proxy}").file("/etc/djangoops/nginx/conf.d/upstream.conf").content_string
 
 
-NEXT_MIGRATION = "0002_question_pub_date_index"
+NEXT_MIGRATION = "0002_question_pub_date_index"  # tests/lab/images/polls-next
 
 
 @pytest.fixture(scope="module")
 def start_version(lab):
     version = lab.all_vars["lab_app_version"]
-    # Earlier checks (the AWX deploy job) may have applied the next release's migration; these
-    # checks watch it being applied, so it is unapplied first, with the release that has it.
-    if psql(f"SELECT count(*) FROM django_migrations WHERE app = 'polls' AND name = '{NEXT_MIGRATION}'") != "0":
-        image = _image(lab, NEXT)
-        server("app1").check_output(
-            f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env {image}"
-            " python manage.py migrate polls 0001")
+    # Earlier checks may have applied the next release's migration; these checks watch it being applied.
+    unapply_next_release_migration(lab)
     yield version
     # Whatever happened, leave the lab on the inventory's release (a plain site.yml run).
     restored = run_playbook("playbooks/site.yml", "--limit", "django_app,nginx_proxy,localhost")
     assert restored.returncode == 0, restored.stdout + restored.stderr
+    unapply_next_release_migration(lab)
 
 
 def test_a_rolling_deploy_under_load_fails_no_request(client, lab, start_version):
