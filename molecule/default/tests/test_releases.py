@@ -60,6 +60,9 @@ def start_version(lab):
         server("app1").check_output(
             f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env {image}"
             " python manage.py migrate polls 0001")
+    # Earlier checks deployed other releases too; these start from a history of the current one.
+    for name in lab.app_servers:
+        server(name).check_output(f"printf -- '- %s\\n' {_image(lab, version)} > /etc/djangoops/polls/releases.yml")
     yield version
     # Whatever happened, leave the lab on the inventory's release (a plain site.yml run).
     restored = run_playbook("playbooks/site.yml", "--limit", "django_app,nginx_proxy,localhost")
