@@ -78,6 +78,8 @@ build_polls() {  # version, build context, extra docker build arguments...
   fi
 }
 build_polls 1.0.0 "$here/../../examples/polls"
+# The app's dependencies alone: the base of the lab's builds from git, which run with no network.
+build_polls deps "$here/../../examples/polls" --target deps
 build_polls 1.1.0 "$here/images/polls-next"
 build_polls 1.2.0 "$here/images/polls-broken"
 log "Lab images ready"

@@ -55,6 +55,9 @@ def start_version(lab):
     version = lab.all_vars["lab_app_version"]
     # Earlier checks may have applied the next release's migration; these checks watch it being applied.
     unapply_next_release_migration(lab)
+    # Earlier checks deployed other releases too; these start from a history of the current one.
+    for name in lab.app_servers:
+        server(name).check_output(f"printf -- '- %s\\n' {_image(lab, version)} > /etc/djangoops/polls/releases.yml")
     yield version
     # Whatever happened, leave the lab on the inventory's release (a plain site.yml run).
     restored = run_playbook("playbooks/site.yml", "--limit", "django_app,nginx_proxy,localhost")
