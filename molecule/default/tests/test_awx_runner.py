@@ -72,7 +72,8 @@ def _run_job(private, lab, playbook: str) -> dict[str, str]:
     return recap
 
 
-@pytest.mark.parametrize("playbook", ["site.yml", "deploy.yml", "renew.yml"])
+# deploy.yml runs through ansible-runner below, deploying a new release before the rollback job.
+@pytest.mark.parametrize("playbook", ["site.yml", "renew.yml"])
 def test_playbook_runs_through_ansible_runner_with_injected_credentials(runner_dirs, lab, playbook):
     recap = _run_job(runner_dirs(), lab, playbook)
     assert set(recap.values()) == {"0"}, recap

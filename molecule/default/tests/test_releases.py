@@ -59,8 +59,9 @@ def start_version(lab):
     for name in lab.app_servers:
         server(name).check_output(f"printf -- '- %s\\n' {_image(lab, version)} > /etc/djangoops/polls/releases.yml")
     yield version
-    # Whatever happened, leave the lab on the inventory's release (a plain site.yml run).
-    restored = run_playbook("playbooks/site.yml", "--limit", "django_app,nginx_proxy,localhost")
+    # Whatever happened, leave the lab on the inventory's release and settings, every server in the
+    # proxies' upstreams (deploy.yml puts drained servers back).
+    restored = run_playbook("playbooks/deploy.yml")
     assert restored.returncode == 0, restored.stdout + restored.stderr
     unapply_next_release_migration(lab)
 
