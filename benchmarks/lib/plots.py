@@ -50,6 +50,13 @@ def _pyplot() -> t.Any:
     return plt
 
 
+def _save(plt: t.Any, figure: t.Any, path: pathlib.Path) -> bool:
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return True
+
+
 def _served(plt: t.Any, record: dict[str, t.Any], path: pathlib.Path) -> bool:
     series = served_series(record)
     if not series:
@@ -65,10 +72,7 @@ def _served(plt: t.Any, record: dict[str, t.Any], path: pathlib.Path) -> bool:
     axes.set_ylabel("requests/s (median)")
     axes.set_title(report.PLOT_TITLES["served"])
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return True
+    return _save(plt, figure, path)
 
 
 def _playbook(plt: t.Any, record: dict[str, t.Any], path: pathlib.Path) -> bool:
@@ -86,10 +90,7 @@ def _playbook(plt: t.Any, record: dict[str, t.Any], path: pathlib.Path) -> bool:
     right.set_ylim(bottom=0)
     right.set_title("no-change run by app servers")
     figure.suptitle(report.PLOT_TITLES["playbook"])
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return True
+    return _save(plt, figure, path)
 
 
 def _deploy(plt: t.Any, record: dict[str, t.Any], path: pathlib.Path) -> bool:
@@ -101,10 +102,7 @@ def _deploy(plt: t.Any, record: dict[str, t.Any], path: pathlib.Path) -> bool:
     axes.set_xlabel("app servers")
     axes.set_ylabel("seconds per app server")
     axes.set_title(report.PLOT_TITLES["deploy"])
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return True
+    return _save(plt, figure, path)
 
 
 DRAWERS = {"served": _served, "playbook": _playbook, "deploy": _deploy}
