@@ -13,7 +13,7 @@ Benchmarks, in this order (README.md beside this file says what each measures an
   playbook  fresh lab; first converge and no-change runs of site.yml against `ansible all -m ping`,
             no-change runs with 2, 4 and 8 app servers, slowest tasks from profile_tasks
   served    wrk through the proxy against wrk straight at every app server, 1/2/4 app servers capped
-            at 0.25 CPU each, Gunicorn sync and gthread workers
+            at 0.25 CPU each, Gunicorn sync and gthread workers, this machine's CPU busy % in each run
   deploy    rolling deploy of the next lab release under keep-alive load, 2 and 4 app servers
   renewal   renew.yml -e certbot_force=true (nginx HUP) under keep-alive load
   mitogen   no-change site.yml with the mitogen_linear strategy against the default
@@ -618,16 +618,27 @@ def bench_playbook(ctx: Context) -> dict[str, t.Any]:
     }
 
 
-def _served_repeat(ctx: Context, name: str, targets: list[lab_plan.Server]) -> dict[str, t.Any]:
-    """One run through the proxy, then one straight at every app server (side by side)."""
+def busy_note(percent: float | None) -> str:
+    """This machine's CPU busy percent as the progress lines show it."""
+    return "machine busy unknown" if percent is None else f"machine {percent:.0f}% busy"
+
+
+def served_repeat(ctx: Context, name: str, targets: list[lab_plan.Server]) -> dict[str, t.Any]:
+    """One run through the proxy, then one straight at every app server (side by side), each with
+    how busy this machine's CPUs were meanwhile (the lab, its client and wrk all run on it)."""
     settings = ctx.settings
-    proxy = ctx.client.wrk_proxy(settings, seconds=settings.seconds, label=f"{name}: wrk through the proxy")
-    direct = ctx.client.wrk_direct(settings, targets, seconds=settings.seconds, label=f"{name}: wrk direct")
+    with machine.cpu_sample() as proxy_cpu:
+        proxy = ctx.client.wrk_proxy(settings, seconds=settings.seconds, label=f"{name}: wrk through the proxy")
+    with machine.cpu_sample() as direct_cpu:
+        direct = ctx.client.wrk_direct(settings, targets, seconds=settings.seconds, label=f"{name}: wrk direct")
     summed = wrk.combine(direct)
-    ctx.shell.say(f"{name}: proxy {proxy.requests_per_second:.1f} req/s (p99 {proxy.p99_ms:.0f} ms, {proxy.errors} errors),"
-                  f" direct {summed['requests_per_second']:.1f} req/s (p99 {summed['p99_ms']:.0f} ms, {summed['errors']} errors)")
+    ctx.shell.say(f"{name}: proxy {proxy.requests_per_second:.1f} req/s (p99 {proxy.p99_ms:.0f} ms, {proxy.errors} errors,"
+                  f" {busy_note(proxy_cpu.percent)}), direct {summed['requests_per_second']:.1f} req/s"
+                  f" (p99 {summed['p99_ms']:.0f} ms, {summed['errors']} errors, {busy_note(direct_cpu.percent)})")
     return {"proxy": proxy.to_dict(),
-            "direct": [{"server": server.name, "result": result.to_dict()} for server, result in zip(targets, direct, strict=True)]}
+            "direct": [{"server": server.name, "result": result.to_dict()} for server, result in zip(targets, direct, strict=True)],
+            "cpu_busy_percent": {side: None if sample.percent is None else round(sample.percent, 1)
+                                 for side, sample in (("proxy", proxy_cpu), ("direct", direct_cpu))}}
 
 
 def _served_configuration(ctx: Context, worker_class: str, servers: int) -> dict[str, t.Any]:
@@ -642,7 +653,7 @@ def _served_configuration(ctx: Context, worker_class: str, servers: int) -> dict
     repeats = []
     for index in range(1, settings.repeats + 1):
         ctx.shell.say(f"{name}: through the proxy, then direct, {settings.seconds} s each ({index}/{settings.repeats})")
-        repeats.append(_served_repeat(ctx, name, targets))
+        repeats.append(served_repeat(ctx, name, targets))
     return {"worker_class": worker_class, "app_servers": servers, "repeats": repeats}
 
 

@@ -109,15 +109,24 @@ def _side(prefix: str, results: list[dict[str, t.Any]]) -> dict[str, t.Any]:
     }
 
 
+def _cpu_busy(repeats: list[dict[str, t.Any]], side: str) -> float | None:
+    """Median over the repeats of this machine's CPU busy percent during one side's runs (records
+    written before it was measured have none)."""
+    return median(value for repeat in repeats
+                  if (value := (repeat.get("cpu_busy_percent") or {}).get(side)) is not None)
+
+
 def served_rows(record: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     """One row per (worker class, app servers): medians over the repeats of the proxy run and of the
-    summed direct runs, the worst p50/p99, and every failed request of every repeat."""
+    summed direct runs, the worst p50/p99, every failed request of every repeat, and the median CPU
+    busy percent of the machine during each side's runs."""
     rows = []
     for run in record.get("runs", []):
         repeats = run.get("repeats", [])
         row = {"worker_class": run["worker_class"], "app_servers": run["app_servers"], "repeats": len(repeats),
                **_side("proxy", [repeat["proxy"] for repeat in repeats]),
-               **_side("direct", [_direct_sum(repeat) for repeat in repeats])}
+               **_side("direct", [_direct_sum(repeat) for repeat in repeats]),
+               "proxy_cpu": _cpu_busy(repeats, "proxy"), "direct_cpu": _cpu_busy(repeats, "direct")}
         row["ratio"] = ratio(row["proxy_rps"], row["direct_rps"])
         rows.append(row)
     return rows
@@ -365,6 +374,16 @@ def _playbook_section(record: dict[str, t.Any]) -> list[str]:
     return lines
 
 
+CPU_BUSY_HEADER = "Machine CPU busy %, proxy / direct"
+
+
+def cpu_busy_cell(row: dict[str, t.Any]) -> str:
+    """``"97 / 95"``; "-" when the record predates the measurement (or for a side not measured)."""
+    if row.get("proxy_cpu") is None and row.get("direct_cpu") is None:
+        return "-"
+    return f"{_fmt(row.get('proxy_cpu'), 0)} / {_fmt(row.get('direct_cpu'), 0)}"
+
+
 def _served_section(record: dict[str, t.Any]) -> list[str]:
     settings = record.get("settings", {})
     lines = [
@@ -380,11 +399,16 @@ def _served_section(record: dict[str, t.Any]) -> list[str]:
          " runs is the worst server's."),
         "",
     ]
+    found = served_rows(record)
     rows = [[row["worker_class"], row["app_servers"], _fmt(row["proxy_rps"]), _fmt(row["proxy_p50"]), _fmt(row["proxy_p99"]),
              row["proxy_errors"], _fmt(row["direct_rps"]), _fmt(row["direct_p50"]), _fmt(row["direct_p99"]), row["direct_errors"],
-             _fmt(row["ratio"], 2)] for row in served_rows(record)]
+             _fmt(row["ratio"], 2), cpu_busy_cell(row)] for row in found]
     lines.append(table(["Workers", "App servers", "Proxy req/s", "p50 ms", "p99 ms", "Errors", "Direct req/s", "p50 ms",
-                        "p99 ms", "Errors", "Proxy / direct"], rows))
+                        "p99 ms", "Errors", "Proxy / direct", CPU_BUSY_HEADER], rows))
+    if any(cpu_busy_cell(row) != "-" for row in found):
+        lines += ["", (f"{CPU_BUSY_HEADER}: the share of this machine's CPU time, all CPUs (`/proc/stat`), that was not idle"
+                       " during the runs, median of the repeats. The lab's containers, its client and wrk all run on this"
+                       " machine: near 100 they competed for CPU, and the load generator may be what limited req/s.")]
     better = better_worker_class(record)
     if better:
         lines += ["", f"Higher throughput through the proxy, over all app server counts: **{better}** workers."]
