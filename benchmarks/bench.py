@@ -21,7 +21,8 @@ Benchmarks, in this order (README.md beside this file says what each measures an
 Each benchmark starts by converging the lab to what it measures and ends by converging it back to
 the inventory's settings (2 app servers, extra ones removed). Results are merged into
 results.json after every benchmark (a benchmark not run keeps its earlier record) and rendered to
-RESULTS.md and plots/*.png. Every command's output is in the log directory (default
+RESULTS.md and plots/*.png, with the hand-written FINDINGS.md beside them, if any, as its
+"Findings" section. Every command's output is in the log directory (default
 /tmp/djangoops-bench-logs). Load goes only to the lab's own addresses, bounded in time.
 
 Python 3.11, standard library and PyYAML (matplotlib for the plots, when installed).
@@ -753,14 +754,24 @@ def load_results(path: pathlib.Path) -> dict[str, t.Any] | None:
         return None
 
 
+def load_findings(directory: pathlib.Path) -> str | None:
+    """The hand-written FINDINGS.md beside RESULTS.md, if there is one (bench.py never writes it)."""
+    try:
+        return (directory / "FINDINGS.md").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
 def write_results(settings: Settings, results: dict[str, t.Any], shell: Shell | None = None) -> None:
     directory = settings.results_dir
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     drawn, note = plots.draw(results, directory / "plots")
     relative = {name: path.relative_to(directory).as_posix() for name, path in drawn.items()}
-    (directory / "RESULTS.md").write_text(report.render(results, plots=relative, plots_note=note), encoding="utf-8")
-    message = f"wrote {directory / 'RESULTS.md'}, results.json" + (f" and {len(drawn)} plots" if drawn else f" ({note})")
+    findings = load_findings(directory)
+    (directory / "RESULTS.md").write_text(report.render(results, plots=relative, plots_note=note, findings=findings), encoding="utf-8")
+    message = (f"wrote {directory / 'RESULTS.md'}" + (" (with the findings of FINDINGS.md)" if report.findings_lines(findings) else "")
+               + ", results.json" + (f" and {len(drawn)} plots" if drawn else f" ({note})"))
     if shell:
         shell.say(message)
     else:

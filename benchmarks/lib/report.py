@@ -9,12 +9,14 @@ results.json holds ``{"schema": 1, "command": ..., "benchmarks": {name: record}}
 ``status`` ("measured", "not measured: <why>" or "failed: <why>"), ``date``, ``machine`` and
 ``settings``, plus its own raw figures (see bench.py). Repeated measurements are summarised by
 their median; a ratio is only judged when both of its sides are clean (no failed request, a
-no-change run that changed nothing), otherwise its verdict is "invalid" and says why.
+no-change run that changed nothing), otherwise its verdict is "invalid" and says why. A hand-written
+FINDINGS.md, when there is one, is shown as RESULTS.md's "Findings" section, after the targets.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import statistics
 import typing as t
 
@@ -483,8 +485,22 @@ PLOT_TITLES = {"served": "Requests/s through the proxy and direct", "playbook": 
                "deploy": "Rolling deploy wall time per app server"}
 
 
-def render(results: dict[str, t.Any], *, plots: t.Mapping[str, str] | None = None, plots_note: str | None = None) -> str:
-    """RESULTS.md for ``results``; ``plots`` maps a benchmark to its PNG's path relative to RESULTS.md."""
+def findings_lines(findings: str | None) -> list[str]:
+    """The "Findings" section from the text of the hand-written FINDINGS.md (nothing when there is
+    none or it is empty). A heading of its own that only says "Findings" is dropped: the section has one."""
+    lines = (findings or "").strip().splitlines()
+    if lines and re.fullmatch(r"#+\s*findings\s*#*", lines[0].strip(), re.IGNORECASE):
+        lines = lines[1:]
+    text = "\n".join(lines).strip()
+    if not text:
+        return []
+    return ["## Findings", "", "Written by hand in [FINDINGS.md](FINDINGS.md), beside this file.", "", text, ""]
+
+
+def render(results: dict[str, t.Any], *, plots: t.Mapping[str, str] | None = None, plots_note: str | None = None,
+           findings: str | None = None) -> str:
+    """RESULTS.md for ``results``; ``plots`` maps a benchmark to its PNG's path relative to RESULTS.md;
+    ``findings`` is the text of the hand-written FINDINGS.md, shown after the targets."""
     benchmarks = results.get("benchmarks", {})
     latest = _latest(benchmarks)
     machine = dict(latest.get("machine") or {})
@@ -511,6 +527,7 @@ def render(results: dict[str, t.Any], *, plots: t.Mapping[str, str] | None = Non
         table(["Benchmark", "Target", "Measured", "Verdict"],
               [[v.benchmark, v.target, v.measured, f"**{v.verdict}**" if v.verdict != PASS else v.verdict] for v in verdicts(results)]),
         "",
+        *findings_lines(findings),
     ]
     if plots_note:
         lines += [plots_note, ""]

@@ -20,7 +20,7 @@ if str(CHECKOUT) not in sys.path:
     sys.path.insert(0, str(CHECKOUT))
 
 from test_ansible_output import END_OF_RUN  # pylint: disable=wrong-import-position
-from test_report import _results, _wrk  # pylint: disable=wrong-import-position
+from test_report import FINDINGS, _results, _wrk  # pylint: disable=wrong-import-position
 
 from benchmarks import bench  # pylint: disable=wrong-import-position
 from benchmarks.lib import lab as lab_plan  # pylint: disable=wrong-import-position
@@ -240,6 +240,26 @@ def test_render_only(tmp_path, capsys):
     assert "| served | proxy / direct >= 0.90 (gthread, 2 app servers) | 0.97 (98.0 / 101.5 req/s) | pass |" in text
     assert "wrote" in capsys.readouterr().out
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == _results()
+
+
+def test_render_only_with_findings(tmp_path, capsys):
+    # The hand-written FINDINGS.md beside results.json becomes RESULTS.md's "Findings" section; bench.py leaves it as it is.
+    (tmp_path / "results.json").write_text(json.dumps(_results()), encoding="utf-8")
+    (tmp_path / "FINDINGS.md").write_text(FINDINGS, encoding="utf-8")
+    assert bench.main(["--render-only", "--results-dir", str(tmp_path)]) == 0
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert text.index("## Targets") < text.index("## Findings") < text.index("## The playbook")
+    assert "Written by hand in [FINDINGS.md](FINDINGS.md), beside this file.\n\nA finding, written by hand after reading the tables below." in text
+    assert (tmp_path / "FINDINGS.md").read_text(encoding="utf-8") == FINDINGS
+    assert "RESULTS.md (with the findings of FINDINGS.md), results.json" in capsys.readouterr().out
+
+
+def test_render_only_without_findings(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps(_results()), encoding="utf-8")
+    assert bench.main(["--render-only", "--results-dir", str(tmp_path)]) == 0
+    assert "## Findings" not in (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert not (tmp_path / "FINDINGS.md").exists()
+    assert bench.load_findings(tmp_path) is None
 
 
 def test_render_only_without_results(tmp_path, capsys):

@@ -298,6 +298,44 @@ def test_results_md_of_a_served_record_without_cpu_figures():
     assert "the share of this machine's CPU time" not in text
 
 
+FINDINGS = """\
+# Findings
+
+A finding, written by hand after reading the tables below.
+
+### Next
+
+What to measure next.
+"""
+
+
+def test_findings_come_after_the_targets_and_before_the_benchmarks():
+    text = report.render(_results(), findings=FINDINGS, plots_note="Plots were not drawn: matplotlib is not installed.")
+    targets, findings, first_section = text.index("## Targets"), text.index("## Findings"), text.index("## The playbook")
+    assert targets < findings < first_section
+    assert text.index("| mitogen | ") < findings  # the last row of the targets table
+    section = text[findings:first_section]
+    assert section.startswith("## Findings\n\nWritten by hand in [FINDINGS.md](FINDINGS.md), beside this file.\n\n"
+                              "A finding, written by hand after reading the tables below.\n\n"
+                              "### Next\n\nWhat to measure next.\n\n")
+    # Its own "# Findings" title is not repeated.
+    assert text.count("Findings\n") == 1
+    assert "# Findings" not in section[len("## Findings"):]
+
+
+@pytest.mark.parametrize("findings", [None, "", "  \n\n", "## Findings\n\n"])
+def test_no_findings_no_section(findings):
+    text = report.render(_results(), findings=findings)
+    assert "Findings" not in text
+    assert text == report.render(_results())
+
+
+def test_findings_without_a_title_are_kept_whole():
+    lines = report.findings_lines("Sync workers lose to gthread by 2x.\n")
+    assert lines == ["## Findings", "", "Written by hand in [FINDINGS.md](FINDINGS.md), beside this file.", "",
+                     "Sync workers lose to gthread by 2x.", ""]
+
+
 def test_rendering_does_not_change_the_results():
     results = _results()
     before = copy.deepcopy(results)
