@@ -13,7 +13,7 @@ Benchmarks, in this order (README.md beside this file says what each measures an
   playbook  fresh lab; first converge and no-change runs of site.yml against `ansible all -m ping`,
             no-change runs with 2, 4 and 8 app servers, slowest tasks from profile_tasks
   served    wrk through the proxy against wrk straight at every app server, 1/2/4 app servers capped
-            at 0.25 CPU each, Gunicorn sync and gthread workers
+            at 0.25 CPU each, Gunicorn sync and gthread workers, this machine's CPU busy % in each run
   deploy    rolling deploy of the next lab release under keep-alive load, 2 and 4 app servers
   renewal   renew.yml -e certbot_force=true (nginx HUP) under keep-alive load
   mitogen   no-change site.yml with the mitogen_linear strategy against the default
@@ -21,7 +21,8 @@ Benchmarks, in this order (README.md beside this file says what each measures an
 Each benchmark starts by converging the lab to what it measures and ends by converging it back to
 the inventory's settings (2 app servers, extra ones removed). Results are merged into
 results.json after every benchmark (a benchmark not run keeps its earlier record) and rendered to
-RESULTS.md and plots/*.png. Every command's output is in the log directory (default
+RESULTS.md and plots/*.png, with the hand-written FINDINGS.md beside them, if any, as its
+"Findings" section. Every command's output is in the log directory (default
 /tmp/djangoops-bench-logs). Load goes only to the lab's own addresses, bounded in time.
 
 Python 3.11, standard library and PyYAML (matplotlib for the plots, when installed).
@@ -618,16 +619,27 @@ def bench_playbook(ctx: Context) -> dict[str, t.Any]:
     }
 
 
-def _served_repeat(ctx: Context, name: str, targets: list[lab_plan.Server]) -> dict[str, t.Any]:
-    """One run through the proxy, then one straight at every app server (side by side)."""
+def busy_note(percent: float | None) -> str:
+    """This machine's CPU busy percent as the progress lines show it."""
+    return "machine busy unknown" if percent is None else f"machine {percent:.0f}% busy"
+
+
+def served_repeat(ctx: Context, name: str, targets: list[lab_plan.Server]) -> dict[str, t.Any]:
+    """One run through the proxy, then one straight at every app server (side by side), each with
+    how busy this machine's CPUs were meanwhile (the lab, its client and wrk all run on it)."""
     settings = ctx.settings
-    proxy = ctx.client.wrk_proxy(settings, seconds=settings.seconds, label=f"{name}: wrk through the proxy")
-    direct = ctx.client.wrk_direct(settings, targets, seconds=settings.seconds, label=f"{name}: wrk direct")
+    with machine.cpu_sample() as proxy_cpu:
+        proxy = ctx.client.wrk_proxy(settings, seconds=settings.seconds, label=f"{name}: wrk through the proxy")
+    with machine.cpu_sample() as direct_cpu:
+        direct = ctx.client.wrk_direct(settings, targets, seconds=settings.seconds, label=f"{name}: wrk direct")
     summed = wrk.combine(direct)
-    ctx.shell.say(f"{name}: proxy {proxy.requests_per_second:.1f} req/s (p99 {proxy.p99_ms:.0f} ms, {proxy.errors} errors),"
-                  f" direct {summed['requests_per_second']:.1f} req/s (p99 {summed['p99_ms']:.0f} ms, {summed['errors']} errors)")
+    ctx.shell.say(f"{name}: proxy {proxy.requests_per_second:.1f} req/s (p99 {proxy.p99_ms:.0f} ms, {proxy.errors} errors,"
+                  f" {busy_note(proxy_cpu.percent)}), direct {summed['requests_per_second']:.1f} req/s"
+                  f" (p99 {summed['p99_ms']:.0f} ms, {summed['errors']} errors, {busy_note(direct_cpu.percent)})")
     return {"proxy": proxy.to_dict(),
-            "direct": [{"server": server.name, "result": result.to_dict()} for server, result in zip(targets, direct, strict=True)]}
+            "direct": [{"server": server.name, "result": result.to_dict()} for server, result in zip(targets, direct, strict=True)],
+            "cpu_busy_percent": {side: None if sample.percent is None else round(sample.percent, 1)
+                                 for side, sample in (("proxy", proxy_cpu), ("direct", direct_cpu))}}
 
 
 def _served_configuration(ctx: Context, worker_class: str, servers: int) -> dict[str, t.Any]:
@@ -642,7 +654,7 @@ def _served_configuration(ctx: Context, worker_class: str, servers: int) -> dict
     repeats = []
     for index in range(1, settings.repeats + 1):
         ctx.shell.say(f"{name}: through the proxy, then direct, {settings.seconds} s each ({index}/{settings.repeats})")
-        repeats.append(_served_repeat(ctx, name, targets))
+        repeats.append(served_repeat(ctx, name, targets))
     return {"worker_class": worker_class, "app_servers": servers, "repeats": repeats}
 
 
@@ -742,14 +754,24 @@ def load_results(path: pathlib.Path) -> dict[str, t.Any] | None:
         return None
 
 
+def load_findings(directory: pathlib.Path) -> str | None:
+    """The hand-written FINDINGS.md beside RESULTS.md, if there is one (bench.py never writes it)."""
+    try:
+        return (directory / "FINDINGS.md").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
 def write_results(settings: Settings, results: dict[str, t.Any], shell: Shell | None = None) -> None:
     directory = settings.results_dir
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     drawn, note = plots.draw(results, directory / "plots")
     relative = {name: path.relative_to(directory).as_posix() for name, path in drawn.items()}
-    (directory / "RESULTS.md").write_text(report.render(results, plots=relative, plots_note=note), encoding="utf-8")
-    message = f"wrote {directory / 'RESULTS.md'}, results.json" + (f" and {len(drawn)} plots" if drawn else f" ({note})")
+    findings = load_findings(directory)
+    (directory / "RESULTS.md").write_text(report.render(results, plots=relative, plots_note=note, findings=findings), encoding="utf-8")
+    message = (f"wrote {directory / 'RESULTS.md'}" + (" (with the findings of FINDINGS.md)" if report.findings_lines(findings) else "")
+               + ", results.json" + (f" and {len(drawn)} plots" if drawn else f" ({note})"))
     if shell:
         shell.say(message)
     else:

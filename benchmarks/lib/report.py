@@ -9,12 +9,14 @@ results.json holds ``{"schema": 1, "command": ..., "benchmarks": {name: record}}
 ``status`` ("measured", "not measured: <why>" or "failed: <why>"), ``date``, ``machine`` and
 ``settings``, plus its own raw figures (see bench.py). Repeated measurements are summarised by
 their median; a ratio is only judged when both of its sides are clean (no failed request, a
-no-change run that changed nothing), otherwise its verdict is "invalid" and says why.
+no-change run that changed nothing), otherwise its verdict is "invalid" and says why. A hand-written
+FINDINGS.md, when there is one, is shown as RESULTS.md's "Findings" section, after the targets.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import statistics
 import typing as t
 
@@ -109,15 +111,24 @@ def _side(prefix: str, results: list[dict[str, t.Any]]) -> dict[str, t.Any]:
     }
 
 
+def _cpu_busy(repeats: list[dict[str, t.Any]], side: str) -> float | None:
+    """Median over the repeats of this machine's CPU busy percent during one side's runs (records
+    written before it was measured have none)."""
+    return median(value for repeat in repeats
+                  if (value := (repeat.get("cpu_busy_percent") or {}).get(side)) is not None)
+
+
 def served_rows(record: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     """One row per (worker class, app servers): medians over the repeats of the proxy run and of the
-    summed direct runs, the worst p50/p99, and every failed request of every repeat."""
+    summed direct runs, the worst p50/p99, every failed request of every repeat, and the median CPU
+    busy percent of the machine during each side's runs."""
     rows = []
     for run in record.get("runs", []):
         repeats = run.get("repeats", [])
         row = {"worker_class": run["worker_class"], "app_servers": run["app_servers"], "repeats": len(repeats),
                **_side("proxy", [repeat["proxy"] for repeat in repeats]),
-               **_side("direct", [_direct_sum(repeat) for repeat in repeats])}
+               **_side("direct", [_direct_sum(repeat) for repeat in repeats]),
+               "proxy_cpu": _cpu_busy(repeats, "proxy"), "direct_cpu": _cpu_busy(repeats, "direct")}
         row["ratio"] = ratio(row["proxy_rps"], row["direct_rps"])
         rows.append(row)
     return rows
@@ -365,6 +376,16 @@ def _playbook_section(record: dict[str, t.Any]) -> list[str]:
     return lines
 
 
+CPU_BUSY_HEADER = "Machine CPU busy %, proxy / direct"
+
+
+def cpu_busy_cell(row: dict[str, t.Any]) -> str:
+    """``"97 / 95"``; "-" when the record predates the measurement (or for a side not measured)."""
+    if row.get("proxy_cpu") is None and row.get("direct_cpu") is None:
+        return "-"
+    return f"{_fmt(row.get('proxy_cpu'), 0)} / {_fmt(row.get('direct_cpu'), 0)}"
+
+
 def _served_section(record: dict[str, t.Any]) -> list[str]:
     settings = record.get("settings", {})
     lines = [
@@ -380,11 +401,16 @@ def _served_section(record: dict[str, t.Any]) -> list[str]:
          " runs is the worst server's."),
         "",
     ]
+    found = served_rows(record)
     rows = [[row["worker_class"], row["app_servers"], _fmt(row["proxy_rps"]), _fmt(row["proxy_p50"]), _fmt(row["proxy_p99"]),
              row["proxy_errors"], _fmt(row["direct_rps"]), _fmt(row["direct_p50"]), _fmt(row["direct_p99"]), row["direct_errors"],
-             _fmt(row["ratio"], 2)] for row in served_rows(record)]
+             _fmt(row["ratio"], 2), cpu_busy_cell(row)] for row in found]
     lines.append(table(["Workers", "App servers", "Proxy req/s", "p50 ms", "p99 ms", "Errors", "Direct req/s", "p50 ms",
-                        "p99 ms", "Errors", "Proxy / direct"], rows))
+                        "p99 ms", "Errors", "Proxy / direct", CPU_BUSY_HEADER], rows))
+    if any(cpu_busy_cell(row) != "-" for row in found):
+        lines += ["", (f"{CPU_BUSY_HEADER}: the share of this machine's CPU time, all CPUs (`/proc/stat`), that was not idle"
+                       " during the runs, median of the repeats. The lab's containers, its client and wrk all run on this"
+                       " machine: near 100 they competed for CPU, and the load generator may be what limited req/s.")]
     better = better_worker_class(record)
     if better:
         lines += ["", f"Higher throughput through the proxy, over all app server counts: **{better}** workers."]
@@ -459,8 +485,22 @@ PLOT_TITLES = {"served": "Requests/s through the proxy and direct", "playbook": 
                "deploy": "Rolling deploy wall time per app server"}
 
 
-def render(results: dict[str, t.Any], *, plots: t.Mapping[str, str] | None = None, plots_note: str | None = None) -> str:
-    """RESULTS.md for ``results``; ``plots`` maps a benchmark to its PNG's path relative to RESULTS.md."""
+def findings_lines(findings: str | None) -> list[str]:
+    """The "Findings" section from the text of the hand-written FINDINGS.md (nothing when there is
+    none or it is empty). A heading of its own that only says "Findings" is dropped: the section has one."""
+    lines = (findings or "").strip().splitlines()
+    if lines and re.fullmatch(r"#+\s*findings\s*#*", lines[0].strip(), re.IGNORECASE):
+        lines = lines[1:]
+    text = "\n".join(lines).strip()
+    if not text:
+        return []
+    return ["## Findings", "", "Written by hand in [FINDINGS.md](FINDINGS.md), beside this file.", "", text, ""]
+
+
+def render(results: dict[str, t.Any], *, plots: t.Mapping[str, str] | None = None, plots_note: str | None = None,
+           findings: str | None = None) -> str:
+    """RESULTS.md for ``results``; ``plots`` maps a benchmark to its PNG's path relative to RESULTS.md;
+    ``findings`` is the text of the hand-written FINDINGS.md, shown after the targets."""
     benchmarks = results.get("benchmarks", {})
     latest = _latest(benchmarks)
     machine = dict(latest.get("machine") or {})
@@ -487,6 +527,7 @@ def render(results: dict[str, t.Any], *, plots: t.Mapping[str, str] | None = Non
         table(["Benchmark", "Target", "Measured", "Verdict"],
               [[v.benchmark, v.target, v.measured, f"**{v.verdict}**" if v.verdict != PASS else v.verdict] for v in verdicts(results)]),
         "",
+        *findings_lines(findings),
     ]
     if plots_note:
         lines += [plots_note, ""]

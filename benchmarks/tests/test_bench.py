@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import sys
+import types
 
 import pytest
 
@@ -19,10 +20,11 @@ if str(CHECKOUT) not in sys.path:
     sys.path.insert(0, str(CHECKOUT))
 
 from test_ansible_output import END_OF_RUN  # pylint: disable=wrong-import-position
-from test_report import _results  # pylint: disable=wrong-import-position
+from test_report import FINDINGS, _results, _wrk  # pylint: disable=wrong-import-position
 
 from benchmarks import bench  # pylint: disable=wrong-import-position
 from benchmarks.lib import lab as lab_plan  # pylint: disable=wrong-import-position
+from benchmarks.lib import machine, report, wrk  # pylint: disable=wrong-import-position
 
 
 @pytest.fixture(name="lab")
@@ -173,6 +175,64 @@ def test_a_new_run_clears_the_last_runs_logs(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
 
 
+class FakeClient:
+    """The lab client's wrk runs, answered from figures: what served_repeat is given."""
+
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    def wrk_proxy(self, settings, *, seconds, label):
+        self.calls.append(f"wrk_proxy {seconds} s")
+        return wrk.WrkResult.from_dict(_wrk(98.0))
+
+    def wrk_direct(self, settings, servers, *, seconds, label):
+        self.calls.append(f"wrk_direct {seconds} s, {len(servers)} servers")
+        return [wrk.WrkResult.from_dict(_wrk(rps)) for rps in (50.0, 51.5)]
+
+
+def _served_ctx(lab: lab_plan.Lab, calls: list[str]) -> types.SimpleNamespace:
+    shell = types.SimpleNamespace(say=lambda message: calls.append(f"say {message}"))
+    return types.SimpleNamespace(settings=bench.parse_args(["--quick"]), client=FakeClient(calls), shell=shell, lab=lab)
+
+
+def test_served_repeat_samples_the_machines_cpu_during_each_side(lab, monkeypatch):
+    calls: list[str] = []
+    # /proc/stat before and after the proxy run, then before and after the direct run.
+    samples = iter([machine.CpuTimes(busy=1000, total=2000), machine.CpuTimes(busy=1970, total=3000),
+                    machine.CpuTimes(busy=2000, total=3100), machine.CpuTimes(busy=2950, total=4100)])
+
+    def cpu_times():
+        calls.append("cpu_times")
+        return next(samples)
+
+    monkeypatch.setattr(machine, "cpu_times", cpu_times)
+    repeat = bench.served_repeat(_served_ctx(lab, calls), "gthread, 2 app servers", lab.app_servers[:2])
+    # 970 of 1,000 jiffies busy through the proxy, 950 of 1,000 direct.
+    assert repeat["cpu_busy_percent"] == {"proxy": 97.0, "direct": 95.0}
+    assert calls[:6] == ["cpu_times", "wrk_proxy 5 s", "cpu_times", "cpu_times", "wrk_direct 5 s, 2 servers", "cpu_times"]
+    assert calls[6] == ("say gthread, 2 app servers: proxy 98.0 req/s (p99 120 ms, 0 errors, machine 97% busy),"
+                        " direct 101.5 req/s (p99 120 ms, 0 errors, machine 95% busy)")
+    assert [entry["server"] for entry in repeat["direct"]] == ["app1", "app2"]
+    # What the report makes of it: the medians of a run of such repeats, in the served table.
+    row = report.served_rows({"runs": [{"worker_class": "gthread", "app_servers": 2, "repeats": [repeat]}]})[0]
+    assert report.cpu_busy_cell(row) == "97 / 95"
+    assert json.loads(json.dumps(repeat)) == repeat
+
+
+def test_served_repeat_without_proc_stat(lab, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(machine, "cpu_times", lambda: None)
+    repeat = bench.served_repeat(_served_ctx(lab, calls), "sync, 2 app servers", lab.app_servers[:2])
+    assert repeat["cpu_busy_percent"] == {"proxy": None, "direct": None}
+    assert "0 errors, machine busy unknown), direct" in calls[-1]
+    assert calls[-1].endswith("0 errors, machine busy unknown)")
+
+
+@pytest.mark.parametrize(("percent", "note"), [(96.66, "machine 97% busy"), (0.0, "machine 0% busy"), (None, "machine busy unknown")])
+def test_busy_note(percent, note):
+    assert bench.busy_note(percent) == note
+
+
 def test_render_only(tmp_path, capsys):
     (tmp_path / "results.json").write_text(json.dumps(_results()), encoding="utf-8")
     assert bench.main(["--render-only", "--results-dir", str(tmp_path)]) == 0
@@ -180,6 +240,26 @@ def test_render_only(tmp_path, capsys):
     assert "| served | proxy / direct >= 0.90 (gthread, 2 app servers) | 0.97 (98.0 / 101.5 req/s) | pass |" in text
     assert "wrote" in capsys.readouterr().out
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == _results()
+
+
+def test_render_only_with_findings(tmp_path, capsys):
+    # The hand-written FINDINGS.md beside results.json becomes RESULTS.md's "Findings" section; bench.py leaves it as it is.
+    (tmp_path / "results.json").write_text(json.dumps(_results()), encoding="utf-8")
+    (tmp_path / "FINDINGS.md").write_text(FINDINGS, encoding="utf-8")
+    assert bench.main(["--render-only", "--results-dir", str(tmp_path)]) == 0
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert text.index("## Targets") < text.index("## Findings") < text.index("## The playbook")
+    assert "Written by hand in [FINDINGS.md](FINDINGS.md), beside this file.\n\nA finding, written by hand after reading the tables below." in text
+    assert (tmp_path / "FINDINGS.md").read_text(encoding="utf-8") == FINDINGS
+    assert "RESULTS.md (with the findings of FINDINGS.md), results.json" in capsys.readouterr().out
+
+
+def test_render_only_without_findings(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps(_results()), encoding="utf-8")
+    assert bench.main(["--render-only", "--results-dir", str(tmp_path)]) == 0
+    assert "## Findings" not in (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert not (tmp_path / "FINDINGS.md").exists()
+    assert bench.load_findings(tmp_path) is None
 
 
 def test_render_only_without_results(tmp_path, capsys):

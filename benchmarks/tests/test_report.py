@@ -34,8 +34,13 @@ def _wrk(rps: float, *, p50: float = 50.0, p99: float = 120.0, timeouts: int = 0
     ).to_dict()
 
 
-def _repeat(proxy: dict, *direct: dict) -> dict:
-    return {"proxy": proxy, "direct": [{"server": f"app{index}", "result": result} for index, result in enumerate(direct, 1)]}
+def _repeat(proxy: dict, *direct: dict, cpu: tuple[float | None, float | None] | None = None) -> dict:
+    """One repeat; ``cpu`` is this machine's busy percent (proxy, direct), left out as in records
+    written before it was measured."""
+    repeat = {"proxy": proxy, "direct": [{"server": f"app{index}", "result": result} for index, result in enumerate(direct, 1)]}
+    if cpu is not None:
+        repeat["cpu_busy_percent"] = {"proxy": cpu[0], "direct": cpu[1]}
+    return repeat
 
 
 def _served() -> dict:
@@ -47,12 +52,15 @@ def _served() -> dict:
             {"worker_class": "sync", "app_servers": 1, "repeats": [_repeat(_wrk(30.0), _wrk(40.0)), _repeat(_wrk(32.0), _wrk(40.0))]},
             {"worker_class": "sync", "app_servers": 2, "repeats": [
                 _repeat(_wrk(60.0, non_2xx=3), _wrk(40.0), _wrk(41.0)), _repeat(_wrk(62.0), _wrk(40.0), _wrk(40.0))]},
+            # The sync runs above have no CPU figures, like records written before they were measured.
             {"worker_class": "gthread", "app_servers": 1, "repeats": [
-                _repeat(_wrk(48.0, p99=100.0), _wrk(52.0, p99=90.0)), _repeat(_wrk(50.0, p99=110.0), _wrk(54.0, p99=95.0))]},
+                _repeat(_wrk(48.0, p99=100.0), _wrk(52.0, p99=90.0), cpu=(80.2, 78.0)),
+                _repeat(_wrk(50.0, p99=110.0), _wrk(54.0, p99=95.0), cpu=(84.0, None))]},
             {"worker_class": "gthread", "app_servers": 2, "repeats": [
-                _repeat(_wrk(97.0), _wrk(50.0, p99=80.0), _wrk(51.0, p99=140.0)), _repeat(_wrk(99.0), _wrk(52.0), _wrk(50.0))]},
+                _repeat(_wrk(97.0), _wrk(50.0, p99=80.0), _wrk(51.0, p99=140.0), cpu=(96.0, 94.4)),
+                _repeat(_wrk(99.0), _wrk(52.0), _wrk(50.0), cpu=(98.0, 95.8))]},
             {"worker_class": "gthread", "app_servers": 4, "repeats": [
-                _repeat(_wrk(160.0), *[_wrk(50.0)] * 4), _repeat(_wrk(170.0), *[_wrk(50.0)] * 4)]},
+                _repeat(_wrk(160.0), *[_wrk(50.0)] * 4, cpu=(99.6, None)), _repeat(_wrk(170.0), *[_wrk(50.0)] * 4, cpu=(99.0, None))]},
         ],
     }
 
@@ -122,6 +130,21 @@ def test_served_rows_are_medians_of_the_repeats():
     one = rows[("gthread", 1)]
     assert one["proxy_p99"] == pytest.approx(105.0)
     assert rows[("sync", 2)]["proxy_errors"] == 3
+
+
+def test_machine_cpu_busy_is_the_median_of_the_repeats():
+    rows = {(row["worker_class"], row["app_servers"]): row for row in report.served_rows(_served())}
+    assert (rows[("gthread", 2)]["proxy_cpu"], rows[("gthread", 2)]["direct_cpu"]) == (pytest.approx(97.0), pytest.approx(95.1))
+    # A side measured in one repeat only: that repeat's figure; in none: unknown.
+    assert (rows[("gthread", 1)]["proxy_cpu"], rows[("gthread", 1)]["direct_cpu"]) == (pytest.approx(82.1), 78.0)
+    assert (rows[("gthread", 4)]["proxy_cpu"], rows[("gthread", 4)]["direct_cpu"]) == (pytest.approx(99.3), None)
+    # Records written before the machine's CPU was sampled.
+    assert (rows[("sync", 1)]["proxy_cpu"], rows[("sync", 1)]["direct_cpu"]) == (None, None)
+
+
+@pytest.mark.parametrize(("proxy", "direct", "cell"), [(97.0, 95.1, "97 / 95"), (99.3, None, "99 / -"), (None, None, "-")])
+def test_machine_cpu_busy_cell(proxy, direct, cell):
+    assert report.cpu_busy_cell({"proxy_cpu": proxy, "direct_cpu": direct}) == cell
 
 
 def test_served_verdicts():
@@ -231,6 +254,12 @@ def test_results_md():
     # Raw figures: each run, the slowest tasks, the failures.
     assert "| no-change site.yml | 8 | 68.0 | 70.0, 66.0, 68.0 | none |" in text
     assert "| gthread | 2 | 2 | 99.0 | app1 52.0, app2 50.0 |" in text
+    # The machine's CPU busy %, proxy / direct; "-" for the runs recorded without it.
+    assert "| Proxy / direct | Machine CPU busy %, proxy / direct |" in text
+    assert "| gthread | 2 | 98.0 | 50.0 | 120.0 | 0 | 101.5 | 50.0 | 130.0 | 0 | 0.97 | 97 / 95 |" in text
+    assert "| gthread | 4 | 165.0 | 50.0 | 120.0 | 0 | 200.0 | 50.0 | 120.0 | 0 | 0.82 | 99 / - |" in text
+    assert "| sync | 1 | 31.0 | 50.0 | 120.0 | 0 | 40.0 | 50.0 | 120.0 | 0 | 0.78 | - |" in text
+    assert "Machine CPU busy %, proxy / direct: the share of this machine's CPU time" in text
     assert "| djangoops.fleet.django_app : Pull the release image | 61.20 |" in text
     assert "1.000 198.51.100.10 HTTP 502" in text
     assert "| 2 | 90.0 | 45.0 | 6,200 | 0 | 3 | 1.0.0: 3,100, 1.1.0: 3,100 |" in text
@@ -255,6 +284,56 @@ def test_results_md_of_a_partial_run():
     assert "Plots were not drawn: matplotlib is not installed." in text
     # The other sections ran on the 2-CPU machine, the latest (mitogen) on a 4-CPU one.
     assert "On another machine than the one above: nproc 2." in text
+
+
+def test_results_md_of_a_served_record_without_cpu_figures():
+    # results.json written before the machine's CPU was sampled still renders, "-" in the new column.
+    results = _results()
+    for run in results["benchmarks"]["served"]["runs"]:
+        for repeat in run["repeats"]:
+            repeat.pop("cpu_busy_percent", None)
+    text = report.render(results)
+    assert "| gthread | 2 | 98.0 | 50.0 | 120.0 | 0 | 101.5 | 50.0 | 130.0 | 0 | 0.97 | - |" in text
+    assert "| served | proxy / direct >= 0.90 (gthread, 2 app servers) | 0.97 (98.0 / 101.5 req/s) | pass |" in text
+    assert "the share of this machine's CPU time" not in text
+
+
+FINDINGS = """\
+# Findings
+
+A finding, written by hand after reading the tables below.
+
+### Next
+
+What to measure next.
+"""
+
+
+def test_findings_come_after_the_targets_and_before_the_benchmarks():
+    text = report.render(_results(), findings=FINDINGS, plots_note="Plots were not drawn: matplotlib is not installed.")
+    targets, findings, first_section = text.index("## Targets"), text.index("## Findings"), text.index("## The playbook")
+    assert targets < findings < first_section
+    assert text.index("| mitogen | ") < findings  # the last row of the targets table
+    section = text[findings:first_section]
+    assert section.startswith("## Findings\n\nWritten by hand in [FINDINGS.md](FINDINGS.md), beside this file.\n\n"
+                              "A finding, written by hand after reading the tables below.\n\n"
+                              "### Next\n\nWhat to measure next.\n\n")
+    # Its own "# Findings" title is not repeated.
+    assert text.count("Findings\n") == 1
+    assert "# Findings" not in section[len("## Findings"):]
+
+
+@pytest.mark.parametrize("findings", [None, "", "  \n\n", "## Findings\n\n"])
+def test_no_findings_no_section(findings):
+    text = report.render(_results(), findings=findings)
+    assert "Findings" not in text
+    assert text == report.render(_results())
+
+
+def test_findings_without_a_title_are_kept_whole():
+    lines = report.findings_lines("Sync workers lose to gthread by 2x.\n")
+    assert lines == ["## Findings", "", "Written by hand in [FINDINGS.md](FINDINGS.md), beside this file.", "",
+                     "Sync workers lose to gthread by 2x.", ""]
 
 
 def test_rendering_does_not_change_the_results():
