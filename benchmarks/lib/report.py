@@ -134,16 +134,19 @@ def served_rows(record: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     return rows
 
 
-def _errors_reason(counts: dict[str, int]) -> str | None:
-    """Why a ratio is not judged: failed requests on one of its sides (``{where: count}``)."""
+def _errors_reason(counts: dict[str, int], rates: dict[str, float | None] | None = None) -> str | None:
+    """Why a ratio is not judged: failed requests on one of its sides (``{where: count}``), or a side
+    that served no request at all (``{where: req/s}``): wrk counts neither as an error."""
     found = [f"{count} failed requests {where}" for where, count in counts.items() if count]
+    found += [f"no request served {where}" for where, rate in (rates or {}).items() if not rate]
     return "; ".join(found) or None
 
 
 def _proxy_direct_verdict(row: dict[str, t.Any]) -> Verdict:
     target = f"proxy / direct >= {PROXY_DIRECT_MIN:.2f} ({row['worker_class']}, {app_servers(row['app_servers'])})"
     measured = f"{_fmt(row['ratio'], 2)} ({_fmt(row['proxy_rps'])} / {_fmt(row['direct_rps'])} req/s)"
-    problem = _errors_reason({"through the proxy": row["proxy_errors"], "direct": row["direct_errors"]})
+    problem = _errors_reason({"through the proxy": row["proxy_errors"], "direct": row["direct_errors"]},
+                             {"through the proxy": row["proxy_rps"], "direct": row["direct_rps"]})
     return Verdict("served", target, measured, f"{INVALID}: {problem}" if problem else judge(row["ratio"], ">=", PROXY_DIRECT_MIN))
 
 
@@ -154,7 +157,8 @@ def _scaling_verdict(one: dict[str, t.Any] | None, many: dict[str, t.Any] | None
         return Verdict("served", target, "-", f"{NOT_MEASURED}: no run with 1 and {servers} app servers")
     value = ratio(many["proxy_rps"], one["proxy_rps"])
     measured = f"{_fmt(value, 2)} ({_fmt(many['proxy_rps'])} / {_fmt(one['proxy_rps'])} req/s)"
-    problem = _errors_reason({"with 1 app server": one["proxy_errors"], f"with {servers}": many["proxy_errors"]})
+    problem = _errors_reason({"with 1 app server": one["proxy_errors"], f"with {servers}": many["proxy_errors"]},
+                             {"with 1 app server": one["proxy_rps"], f"with {servers}": many["proxy_rps"]})
     return Verdict("served", target, measured, f"{INVALID}: {problem}" if problem else judge(value, ">=", minimum))
 
 

@@ -341,3 +341,15 @@ def test_rendering_does_not_change_the_results():
     before = copy.deepcopy(results)
     report.render(results)
     assert results == before
+
+
+def test_a_side_that_served_nothing_makes_a_served_ratio_invalid():
+    # wrk reports neither refused nor timed-out connections as HTTP errors: 0 req/s is no figure.
+    record = _served()
+    for run in record["runs"]:
+        if (run["worker_class"], run["app_servers"]) == ("gthread", 1):
+            for repeat in run["repeats"]:
+                repeat["proxy"]["requests_per_second"] = 0.0
+    verdicts = _by_target(report.served_verdicts(record))
+    assert verdicts["proxy / direct >= 0.90 (gthread, 1 app server)"].verdict == "invalid: no request served through the proxy"
+    assert verdicts["2 / 1 app servers through the proxy >= 1.8 (gthread)"].verdict == "invalid: no request served with 1 app server"
