@@ -8,6 +8,7 @@ the release it started with."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import time
 
@@ -56,6 +57,27 @@ def _upstream(proxy: str) -> str:
 
 
 NEXT_MIGRATION = "0002_question_pub_date_index"  # tests/lab/images/polls-next
+# The app container's label with the sha256 of the storage CA bundle it was started with: a new
+# bundle changes the label, so the container is replaced and the app reads the new bundle.
+CA_LABEL = "djangoops.fleet.static-ca-sha256"
+CA_ON_HOST = "/etc/djangoops/polls/static-ca.pem"  # <django_app_config_dir>/static-ca.pem
+CA_IN_CONTAINER = "/etc/djangoops/static-ca.pem"  # AWS_CA_BUNDLE
+
+
+def test_a_new_storage_ca_bundle_reaches_the_running_app_containers(lab):
+    """Read-only (no converge): on each app server, the running app container carries the sha256
+    of the CA bundle the role put on that server, and sees that very file."""
+    assert lab.all_vars.get("django_app_static_ca_bundle"), "the lab sets no storage CA bundle: nothing to check"
+    controller = hashlib.sha256((lab.state_dir / "pki" / "lab-ca.pem").read_bytes()).hexdigest()
+    for name in lab.app_servers:
+        app = server(name)
+        on_host = app.check_output(f"sha256sum {CA_ON_HOST}").split()[0]
+        label = app.check_output(f"docker inspect --format '{{{{index .Config.Labels \"{CA_LABEL}\"}}}}' polls")
+        in_container = app.check_output(
+            f"docker exec polls python -c 'import hashlib; print(hashlib.sha256(open(\"{CA_IN_CONTAINER}\", \"rb\").read()).hexdigest())'")
+        assert on_host == controller, (name, on_host, controller)
+        assert label == on_host, (name, label, on_host)
+        assert in_container == on_host, (name, in_container, on_host)
 
 
 @pytest.fixture(scope="module")
