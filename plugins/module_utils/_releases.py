@@ -11,7 +11,8 @@ Each app server keeps the releases that went live on it, oldest first (a deploy 
 image once the health check passed; a rollback cuts the history back to the release it returned
 to). A rollback must pick the same release however far an earlier deploy or rollback got:
 - after a deploy that failed its health check somewhere, the server it failed on runs an image
-  that is not the last of its history: that image is the one to leave;
+  its history does not hold: that image is the one to leave (a server with no history at all
+  tells nothing, and an image its history holds went live there before);
 - after a rollback interrupted half-way, the servers not reached yet still hold the longer
   history: the longest history is the reference, so a second run returns to the same release.
 """
@@ -51,8 +52,7 @@ def rollback_release(servers: t.Sequence[tuple[str, t.Sequence[str], str]]) -> R
     for host, history, _running in servers[1:]:
         if len(history) > len(reference):
             reference_host, reference = host, list(history)
-    unfinished = [(host, running) for host, history, running in servers
-                  if running and running != (history[-1] if history else "")]
+    unfinished = [(host, running) for host, history, running in servers if _never_went_live(history, running)]
     if unfinished:
         host, leaving = unfinished[0]
         reason = "%s runs %s, which never went live there (a deploy stopped)" % (host, leaving)
@@ -66,6 +66,16 @@ def rollback_release(servers: t.Sequence[tuple[str, t.Sequence[str], str]]) -> R
             % (reference_host, reason, reference or "empty")
         )
     return Rollback(target=earlier[-1], leaving=leaving, reference_host=reference_host, reason=reason)
+
+
+def _never_went_live(history: t.Sequence[str], running: str) -> bool:
+    """Whether ``running`` is a release a deploy stopped at on this server: one its history never
+    recorded. A server with no history tells nothing (it ran before histories were kept, or its
+    history was lost), and a running release the history holds went live there: it is where a
+    rollback interrupted before recording it stopped, so running the rollback again finishes it."""
+    if not history or not running:
+        return False
+    return running not in history
 
 
 def recorded_history(history: t.Sequence[str], release: str, *, rollback: bool, length: int) -> list[str]:

@@ -25,6 +25,10 @@ HEADER = "# Managed by Ansible (djangoops.fleet.nginx_upstream): do not edit."
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 # nginx reads the upstream name as a bare token: keep it to characters that need no quoting.
 _UPSTREAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# Characters an inventory host name must not hold: each server line ends with "# HOST", which
+# set_down reads back as the first word after the '#'. Whitespace would cut the name short, another
+# '#' would start the name elsewhere, and ';' ends an nginx directive wherever a comment is lost.
+_HOST_NAME_FORBIDDEN = re.compile(r"[\s#;]")
 
 
 class UpstreamError(Exception):
@@ -102,6 +106,19 @@ def check_upstream_name(name: t.Any) -> str:
             "upstream name %r is not usable by nginx: use letters, digits, '_', '.' and '-' only" % (name,)
         )
     return name
+
+
+def check_host_name(host: str) -> str:
+    """Return the inventory name ``host`` if a server line can name it in its trailing comment."""
+    bad = _HOST_NAME_FORBIDDEN.search(host)
+    if bad is None:
+        return host
+    what = "whitespace" if bad.group().isspace() else "'%s'" % bad.group()
+    raise UpstreamError(
+        "inventory host %r has %s in its name: each upstream server line names its host in a trailing"
+        " comment that rolling deploys drain it by, which cannot hold whitespace, '#' or ';'. Rename the host"
+        " in the inventory (its address can stay in ansible_host or the address variable)" % (host, what)
+    )
 
 
 def is_hostname(value: str) -> bool:
@@ -249,7 +266,7 @@ def build_servers(
     check_port(port)
     check_counter("max_fails", max_fails)
     check_counter("fail_timeout", fail_timeout)
-    hosts = select_hosts(groups, group_names)
+    hosts = [check_host_name(host) for host in select_hosts(groups, group_names)]
     check_flagged(hosts, group_names, drain=drain, backup=backup)
     servers = []
     for host in hosts:

@@ -18,6 +18,8 @@ from conftest import PROJECT, server, unapply_next_release_migration
 
 
 SECRETS = ("django_secret_key", "database_password", "s3_secret_key", "admin_password")
+# The django_app task that replaces an app container (roles/django_app/tasks/rollout.yml).
+CONTAINER_TASK = "Ensure the app container runs the release image and settings"
 
 
 @pytest.fixture()
@@ -79,6 +81,22 @@ def test_playbook_runs_through_ansible_runner_with_injected_credentials(runner_d
     assert set(recap.values()) == {"0"}, recap
 
 
+def _hosts_changed_by(private, task: str) -> set[str]:
+    """The hosts on which the task named exactly ``task`` reported a change, from the job's event
+    stream (what AWX stores and shows per host). The task runs with no_log, which leaves its result
+    in the event censored: the event's own output line says changed or ok."""
+    artifacts = next((private / "artifacts").iterdir())
+    changed = set()
+    for path in (artifacts / "job_events").glob("*.json"):
+        event = json.loads(path.read_text())
+        data = event.get("event_data", {})
+        if event.get("event") != "runner_on_ok" or data.get("task") != task:
+            continue
+        if data.get("res", {}).get("changed") is True or event.get("stdout", "").lstrip().startswith("changed: ["):
+            changed.add(data["host"])
+    return changed
+
+
 def _running_images(lab) -> set[str]:
     return {server(name).check_output("docker inspect --format '{{.Config.Image}}' polls") for name in lab.app_servers}
 
@@ -89,12 +107,15 @@ def test_rollback_job_returns_to_the_release_before_the_deploy_job(runner_dirs, 
     before = _running_images(lab)
     assert len(before) == 1 and before.pop().endswith(f":{start}")
 
-    deployed = _run_job(runner_dirs({"lab_app_version": "1.1.0"}), lab, "deploy.yml")
-    assert {deployed[name] for name in lab.app_servers} != {"0"}, deployed
+    deploy_job = runner_dirs({"lab_app_version": "1.1.0"})
+    deployed = _run_job(deploy_job, lab, "deploy.yml")
+    # Every app server of the inventory, and only they, had its container replaced.
+    assert _hosts_changed_by(deploy_job, CONTAINER_TASK) == set(lab.app_servers), deployed
     assert {image.rsplit(":", 1)[1] for image in _running_images(lab)} == {"1.1.0"}
 
-    rolled_back = _run_job(runner_dirs(), lab, "rollback.yml")
-    assert all(int(rolled_back[name]) > 0 for name in lab.app_servers), rolled_back
+    rollback_job = runner_dirs()
+    rolled_back = _run_job(rollback_job, lab, "rollback.yml")
+    assert _hosts_changed_by(rollback_job, CONTAINER_TASK) == set(lab.app_servers), rolled_back
     assert {image.rsplit(":", 1)[1] for image in _running_images(lab)} == {start}
     # Rollbacks leave migrations applied; the lab's database goes back to what the converge left.
     unapply_next_release_migration(lab)

@@ -58,6 +58,10 @@ def test_admin_login_styles_from_s3_and_a_vote_in_chromium(lab):
     votes = psql("SELECT c.choice_text, c.votes FROM polls_choice c JOIN polls_question q ON q.id = c.question_id"
                  f" WHERE q.question_text = '{question}' ORDER BY c.id")
     assert votes.splitlines() == ["Yes|1", "No|0"], votes
+    # The browser went to this poll's own pages, by their exact URLs.
+    poll_id = psql(f"SELECT id FROM polls_question WHERE question_text = '{question}'")
+    assert report["poll_url"] == f"https://{lab.domain}/polls/{poll_id}/", report
+    assert report["results_url"] == f"https://{lab.domain}/polls/{poll_id}/results/", report
     # The secret the browser typed is in no screenshot name, report or output.
     assert lab.secret("admin_password") not in run.stdout + run.stderr
 

@@ -59,8 +59,10 @@ def test_a_release_built_from_git_on_the_app_servers(lab, client, git_release, b
         labels = json.loads(app.check_output(f"docker image inspect --format '{{{{json .Config.Labels}}}}' {BUILT}"))
         assert labels["org.opencontainers.image.revision"] == commit, labels
         assert labels["org.opencontainers.image.source"] == url, labels
-        # Nothing of the build is left on the server.
-        assert app.run("test -e /var/lib/djangoops/build/polls").rc != 0
+        # Nothing of the build is left on the server, and the build root is root's alone.
+        root = app.file("/var/lib/djangoops/build")
+        assert (root.is_directory, root.user, root.group, root.mode) == (True, "root", "root", 0o700), name
+        assert app.check_output("find /var/lib/djangoops/build -mindepth 1 -maxdepth 1") == "", name
     # Both app servers serve the built release through the proxy.
     served = {}
     for _attempt in range(12):

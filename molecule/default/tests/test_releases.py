@@ -8,6 +8,7 @@ the release it started with."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import time
 
@@ -38,6 +39,14 @@ def _image(lab, version: str) -> str:
     return f"{lab.all_vars['lab_registry_address']}:5000/djangoops/polls:{version}"
 
 
+def _marker(lab, version: str) -> str:
+    """What the storage's static files marker holds once collectstatic (run from the first app
+    server, app1) uploaded a release: its image and that image's ID (sha256 of its content)."""
+    image = _image(lab, version)
+    image_id = server("app1").check_output("docker image inspect --format '{{.Id}}' %s", image)
+    return f"{image} {image_id}"
+
+
 def _static(client, lab, path: str) -> str:
     """A static file as the S3 server serves it to browsers."""
     return client.run(f"curl -sS --fail --cacert /lab/pki/lab-ca.pem {lab.s3_endpoint}/polls-static/static/{path}").stdout.strip()
@@ -48,6 +57,27 @@ def _upstream(proxy: str) -> str:
 
 
 NEXT_MIGRATION = "0002_question_pub_date_index"  # tests/lab/images/polls-next
+# The app container's label with the sha256 of the storage CA bundle it was started with: a new
+# bundle changes the label, so the container is replaced and the app reads the new bundle.
+CA_LABEL = "djangoops.fleet.static-ca-sha256"
+CA_ON_HOST = "/etc/djangoops/polls/static-ca.pem"  # <django_app_config_dir>/static-ca.pem
+CA_IN_CONTAINER = "/etc/djangoops/static-ca.pem"  # AWS_CA_BUNDLE
+
+
+def test_a_new_storage_ca_bundle_reaches_the_running_app_containers(lab):
+    """Read-only (no converge): on each app server, the running app container carries the sha256
+    of the CA bundle the role put on that server, and sees that very file."""
+    assert lab.all_vars.get("django_app_static_ca_bundle"), "the lab sets no storage CA bundle: nothing to check"
+    controller = hashlib.sha256((lab.state_dir / "pki" / "lab-ca.pem").read_bytes()).hexdigest()
+    for name in lab.app_servers:
+        app = server(name)
+        on_host = app.check_output(f"sha256sum {CA_ON_HOST}").split()[0]
+        label = app.check_output(f"docker inspect --format '{{{{index .Config.Labels \"{CA_LABEL}\"}}}}' polls")
+        in_container = app.check_output(
+            f"docker exec polls python -c 'import hashlib; print(hashlib.sha256(open(\"{CA_IN_CONTAINER}\", \"rb\").read()).hexdigest())'")
+        assert on_host == controller, (name, on_host, controller)
+        assert label == on_host, (name, label, on_host)
+        assert in_container == on_host, (name, in_container, on_host)
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +134,9 @@ def test_the_new_release_migrated_once_before_any_app_container_changed(start_ve
 def test_deploying_the_same_release_again_changes_nothing_and_uploads_nothing(client, lab, start_version):
     again = _deploy(NEXT)
     assert again.returncode == 0, again.stdout + again.stderr
-    # collectstatic reports a change unless the storage's marker names this release already.
+    # collectstatic reports a change unless the storage's marker names this release (image and ID) already.
     assert _recap(again) == {"app1": "0", "app2": "0"}, again.stdout
-    assert _static(client, lab, ".djangoops/static-release") == _image(lab, NEXT)
+    assert _static(client, lab, ".djangoops/static-release") == _marker(lab, NEXT)
     # The release's own files were uploaded, replacing the previous release's.
     assert "djangoops lab release 1.1.0" in _static(client, lab, "polls/style.css")
 
@@ -214,7 +244,7 @@ def test_rollback_returns_to_the_previous_release_even_when_run_twice(client, la
     print(f"rollback in two runs: {counts.get('requests')} requests, {counts.get('failed', 0)} failed; {counts}")
     assert counts.get("failed", 0) == 0, load["failures"]
     # The older release's static files are back, though the newer ones were uploaded later.
-    assert _static(client, lab, ".djangoops/static-release") == _image(lab, start_version)
+    assert _static(client, lab, ".djangoops/static-release") == _marker(lab, start_version)
     assert "djangoops lab release 1.1.0" not in _static(client, lab, "polls/style.css")
     # Nothing left to roll back to.
     again = run_playbook("playbooks/rollback.yml")

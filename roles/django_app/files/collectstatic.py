@@ -1,7 +1,11 @@
 # Run by `manage.py shell -c` in a one-off container of the release image: upload the release's
 # static files unless they are the ones in the storage already. A marker object names the release
-# uploaded last; any other release (a new one, or an older one on a rollback) uploads all its files.
+# uploaded last by its image and the image's ID (the sha256 of its content): any other release (a
+# new one, or an older one on a rollback), or the same tag with other content (a tag pushed again),
+# uploads all its files.
 import os
+import re
+import sys
 
 from django.contrib.staticfiles.management.commands import collectstatic
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -9,7 +13,12 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 release = os.environ["DJANGOOPS_RELEASE"]
+image_id = os.environ.get("DJANGOOPS_RELEASE_ID", "")
+if not re.fullmatch(r"sha256:[0-9a-f]{64}", image_id):
+    sys.exit("djangoops: DJANGOOPS_RELEASE_ID must be the ID of the image of %s (sha256:<64 hex digits>), got %r"
+             % (release, image_id))
 marker = ".djangoops/static-release"
+uploading = "%s %s" % (release, image_id)
 
 
 class ReplaceEveryFile(collectstatic.Command):
@@ -27,11 +36,11 @@ uploaded = ""
 if staticfiles_storage.exists(marker):
     with staticfiles_storage.open(marker) as handle:
         uploaded = handle.read().decode().strip()
-if uploaded == release:
-    print("djangoops: static files of %s are already uploaded" % release)
+if uploaded == uploading:
+    print("djangoops: static files of %s are already uploaded" % uploading)
 else:
     call_command(ReplaceEveryFile(), interactive=False, verbosity=1)
     if staticfiles_storage.exists(marker):
         staticfiles_storage.delete(marker)
-    staticfiles_storage.save(marker, ContentFile(("%s\n" % release).encode()))
-    print("djangoops: static files of %s uploaded, replacing those of %s" % (release, uploaded or "no release"))
+    staticfiles_storage.save(marker, ContentFile(("%s\n" % uploading).encode()))
+    print("djangoops: static files of %s uploaded, replacing those of %s" % (uploading, uploaded or "no release"))

@@ -6,6 +6,8 @@ screenshot at each step. The admin password is read from stdin, so it is in no p
 
 Prints one JSON object with what it saw; exits non-zero with a message on the first failure.
 Chromium resolves only the site's name (to a proxy) and nothing else: no traffic leaves the lab.
+Each run starts from nothing: a fresh NSS database (the CAs it trusts) and browser profile, in a
+temporary directory removed afterwards, so no earlier run's certificates, cookies or cache count.
 """
 
 from __future__ import annotations
@@ -16,31 +18,34 @@ import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 
-def trust(ca_files: list[str]) -> None:
-    """Chromium on Linux trusts the CAs of its NSS database, not the system bundle."""
-    nssdb = pathlib.Path.home() / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True, exist_ok=True)
-    if not (nssdb / "cert9.db").exists():
-        subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+def trust(home: pathlib.Path, ca_files: list[str]) -> None:
+    """Chromium on Linux trusts the CAs of the NSS database in $HOME/.pki/nssdb, not the system
+    bundle: a new one in this run's home, holding these CAs only."""
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
     for ca_file in ca_files:
         subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", pathlib.Path(ca_file).stem,
                         "-i", ca_file], check=True)
 
 
-def browser(name: str, proxy: str, allowed: list[str]) -> webdriver.Chrome:
+def browser(scratch: pathlib.Path, name: str, proxy: str, allowed: list[str]) -> webdriver.Chrome:
+    """Chromium with this run's home (its NSS database) and a new profile, both under scratch."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in (
+        f"--user-data-dir={scratch / 'profile'}",
         "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
         # The site's name goes to the proxy; every other name and address fails to resolve (the
         # rules cover IP literals too), but the allowed ones (the S3 server's).
@@ -50,7 +55,9 @@ def browser(name: str, proxy: str, allowed: list[str]) -> webdriver.Chrome:
         "--disable-features=OptimizationHints,Translate,MediaRouter",
     ):
         options.add_argument(argument)
-    return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    # chromedriver passes its environment to Chromium, which finds the NSS database under HOME.
+    service = Service(executable_path="/usr/bin/chromedriver", env=dict(os.environ, HOME=str(scratch / "home")))
+    return webdriver.Chrome(service=service, options=options)
 
 
 class Check:
@@ -64,6 +71,14 @@ class Check:
         self.driver.save_screenshot(str(path))
         self.report["screenshots"].append(path.name)
 
+    def at(self, url: str) -> None:
+        """Wait until the browser is at exactly url (the whole URL, query included), else fail
+        saying where it is instead."""
+        try:
+            self.wait.until(expected_conditions.url_to_be(url))
+        except TimeoutException:
+            raise AssertionError(f"expected to be at {url}, but the browser is at {self.driver.current_url}") from None
+
     def stylesheet(self, fragment: str) -> str:
         """The href of the page's stylesheet whose URL contains fragment."""
         links = self.driver.find_elements(By.CSS_SELECTOR, "link[rel=stylesheet]")
@@ -75,6 +90,7 @@ class Check:
 
     def admin_login(self, site: str, username: str, password: str) -> None:
         self.driver.get(f"{site}/admin/login/?next=/admin/")
+        self.at(f"{site}/admin/login/?next=/admin/")
         self.report["admin_stylesheet"] = self.stylesheet("admin/css/base.css")
         # Custom properties exist only if base.css was fetched and applied (no fallback sets them).
         self.report["admin_primary_color"] = self.driver.execute_script(
@@ -85,13 +101,15 @@ class Check:
         self.driver.find_element(By.ID, "id_username").send_keys(username)
         self.driver.find_element(By.ID, "id_password").send_keys(password)
         self.driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-        self.wait.until(expected_conditions.presence_of_element_located((By.ID, "site-name")))
-        self.wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "#logout-form, form[action$='logout/']")))
+        # Only a logged-in admin page has the logout form (the login page has the site name too).
+        self.wait.until(expected_conditions.presence_of_element_located((By.ID, "logout-form")))
+        self.at(f"{site}/admin/")
         self.report["logged_in_at"] = self.driver.current_url
         self.screenshot("admin-index")
 
     def add_poll(self, site: str, question: str, choices: list[str]) -> None:
         self.driver.get(f"{site}/admin/polls/question/add/")
+        self.at(f"{site}/admin/polls/question/add/")
         self.driver.find_element(By.ID, "id_question_text").send_keys(question)
         # The date sits in a collapsed fieldset; its Today/Now links are added by the admin's
         # JavaScript (from S3): without them the form cannot be filled this way.
@@ -104,20 +122,30 @@ class Check:
         self.screenshot("admin-add-poll")
         self.driver.find_element(By.NAME, "_save").click()
         message = self.wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".messagelist .success")))
+        # Saved: the admin sends the browser to the list of questions.
+        self.at(f"{site}/admin/polls/question/")
         self.report["admin_message"] = message.text
         self.screenshot("admin-poll-saved")
 
     def vote(self, site: str, question: str, choice: str) -> None:
         self.driver.get(f"{site}/polls/")
+        self.at(f"{site}/polls/")
         self.report["polls_stylesheet"] = self.stylesheet("polls/style.css")
         self.report["polls_background"] = self.driver.execute_script(
             "return getComputedStyle(document.body).backgroundColor")
-        self.driver.find_element(By.LINK_TEXT, question).click()
+        link = self.driver.find_element(By.LINK_TEXT, question)
+        # The poll's own page, e.g. https://NAME/polls/7/ (the index links to it by its full URL).
+        poll_url = link.get_attribute("href")
+        if not poll_url.startswith(f"{site}/polls/") or not poll_url.endswith("/"):
+            raise AssertionError(f"{self.driver.current_url}: the link to {question!r} goes to {poll_url}")
+        self.report["poll_url"] = poll_url
+        link.click()
+        self.at(poll_url)
         label = self.wait.until(expected_conditions.presence_of_element_located((By.XPATH, f"//label[text()='{choice}']")))
         self.driver.find_element(By.ID, label.get_attribute("for")).click()
         self.screenshot("poll-detail")
         self.driver.find_element(By.CSS_SELECTOR, "input[type=submit][value=Vote]").click()
-        self.wait.until(expected_conditions.url_contains("/results/"))
+        self.at(f"{poll_url}results/")
         self.report["results_url"] = self.driver.current_url
         self.report["results"] = [item.text for item in self.driver.find_elements(By.CSS_SELECTOR, "li")]
         self.screenshot("poll-results")
@@ -139,26 +167,29 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.png"):
         old.unlink()
-    trust(args.trust)
     site = f"https://{args.name}"
-    driver = browser(args.name, args.proxy, args.allow)
-    check = Check(driver, out)
-    check.report["browser"] = driver.capabilities.get("browserVersion")
-    started = time.monotonic()
-    try:
-        check.admin_login(site, args.username, password)
-        choices = args.choices.split(",")
-        check.add_poll(site, args.question, choices)
-        check.vote(site, args.question, choices[0])
-    except (WebDriverException, AssertionError) as error:
+    # Chromium's helpers may still be writing to the profile as it quits: a cleanup error is no failure.
+    with tempfile.TemporaryDirectory(prefix="djangoops-browser-", ignore_cleanup_errors=True) as scratch_dir:
+        scratch = pathlib.Path(scratch_dir)
+        trust(scratch / "home", args.trust)
+        driver = browser(scratch, args.name, args.proxy, args.allow)
+        check = Check(driver, out)
+        check.report["browser"] = driver.capabilities.get("browserVersion")
+        started = time.monotonic()
         try:
-            check.screenshot("failure")
-        except WebDriverException:
-            pass
-        check.report["error"] = "%s at %s: %s" % (type(error).__name__, driver.current_url, getattr(error, "msg", None) or error)
-    finally:
-        driver.quit()
-    check.report["seconds"] = round(time.monotonic() - started, 1)
+            check.admin_login(site, args.username, password)
+            choices = args.choices.split(",")
+            check.add_poll(site, args.question, choices)
+            check.vote(site, args.question, choices[0])
+        except (WebDriverException, AssertionError) as error:
+            try:
+                check.screenshot("failure")
+            except WebDriverException:
+                pass
+            check.report["error"] = "%s at %s: %s" % (type(error).__name__, driver.current_url, getattr(error, "msg", None) or error)
+        finally:
+            driver.quit()
+        check.report["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(check.report))
     return 1 if "error" in check.report else 0
 

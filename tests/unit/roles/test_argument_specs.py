@@ -299,8 +299,8 @@ GOOD = {
 
 # Tasks that run when validation passes: include_role, the argument spec, then tasks/validate.yml.
 GOOD_RECAP = {
-    # The storage CA bundle check is skipped while django_app_static_ca_bundle is empty.
-    "django_app": {"ok": 6, "failed": 0, "skipped": 1},
+    # The two storage CA bundle checks are skipped while django_app_static_ca_bundle is empty.
+    "django_app": {"ok": 6, "failed": 0, "skipped": 2},
     "nginx_proxy": {"ok": 3, "failed": 0, "skipped": 0},
     # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
     "certbot": {"ok": 4, "failed": 0, "skipped": 1},
@@ -327,6 +327,12 @@ BAD_CASES = {
         "django_app", {"django_app_static_ca_bundle": "/nonexistent/storage-ca.pem"},
         "django_app_static_ca_bundle '/nonexistent/storage-ca.pem' is not a file on the controller",
         "Check that the object storage's CA bundle is a file on the controller", "django_app_static_ca_bundle"),
+    # A file of that name is in the run's working directory (Validation writes it there): the path is
+    # refused for being relative, not for being missing.
+    "django_app-relative-static-ca-bundle": Bad(
+        "django_app", {"django_app_static_ca_bundle": "inventory.yml"},
+        "django_app_static_ca_bundle 'inventory.yml' is a relative path; give the absolute path of the PEM bundle",
+        "Check that the object storage's CA bundle is an absolute path", "django_app_static_ca_bundle"),
     "django_app-missing-secret-key": Bad(
         "django_app", {"django_app_secret_key": DROP},
         "missing required arguments: django_app_secret_key", SPEC_TASK, None),
@@ -481,6 +487,13 @@ def test_good_input_passes_validation(validation: Validation, role: str) -> None
     run = validation.run(role, GOOD[role])
     assert run.returncode == 0, run.output
     assert run.recap == GOOD_RECAP[role], run.output
+
+
+def test_an_absolute_static_ca_bundle_that_is_a_file_passes_validation(validation: Validation) -> None:
+    run = validation.run("django_app", _with("django_app", {"django_app_static_ca_bundle": str(validation.inventory)}))
+    assert run.returncode == 0, run.output
+    # Both storage CA bundle checks ran and passed.
+    assert run.recap == {"ok": 8, "failed": 0, "skipped": 0}, run.output
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,42 @@ def test_a_new_server_with_no_history_follows_the_others() -> None:
     assert (choice.target, choice.reference_host) == (V2, "app1")
 
 
+# When a running image marks a deploy that stopped ("unfinished"): only on a server with a history
+# that does not hold that image.
+
+def test_a_server_with_no_history_does_not_name_the_release_to_leave() -> None:
+    # app3 runs 1.0 but kept no history (set up before histories, or its file was lost): it tells
+    # nothing about a stopped deploy, so the reference's current release 1.1 is left, not 1.0.
+    choice = rollback_release([("app3", [], V1), ("app1", [V1, V2], V2)])
+    assert (choice.target, choice.leaving, choice.reference_host) == (V1, V2, "app1")
+    assert choice.reason == "registry/polls:1.1 is the current release"
+
+
+def test_a_running_release_its_history_holds_is_not_unfinished() -> None:
+    # app1 runs 1.1, which went live there before 1.2: not a stopped deploy, 1.2 is left.
+    choice = rollback_release([("app1", [V1, V2, V3], V2), ("app2", [V1, V2, V3], V3)])
+    assert (choice.target, choice.leaving) == (V2, V3)
+    assert "never went live" not in choice.reason
+
+
+def test_a_running_release_its_history_lacks_is_the_one_to_leave() -> None:
+    choice = rollback_release([("app1", [V1, V2], V2), ("app2", [V1, V2], V3)])
+    assert (choice.target, choice.leaving, choice.reference_host) == (V2, V3, "app1")
+    assert choice.reason == "app2 runs registry/polls:1.2, which never went live there (a deploy stopped)"
+
+
+def test_a_rollback_stopped_before_recording_is_finished_when_run_again() -> None:
+    # The first run replaced app1's container with 1.0 and stopped before recording it (app1's
+    # history still ends with 1.1); app2 was not reached. The second run returns to 1.0 as well.
+    first = rollback_release([("app1", [V1, V2], V2), ("app2", [V1, V2], V2)])
+    again = rollback_release([("app1", [V1, V2], first.target), ("app2", [V1, V2], V2)])
+    assert (first.target, again.target, again.leaving) == (V1, V1, V2)
+    # Once every server is back on 1.0 and has recorded it, 1.0 is the current release.
+    done = [(host, recorded_history([V1, V2], V1, rollback=True, length=10), V1) for host in ("app1", "app2")]
+    with pytest.raises(RollbackError, match=r"holds no release before the current one \(registry/polls:1.0 is"):
+        rollback_release(done)
+
+
 @pytest.mark.parametrize("servers", [
     [("app1", [V1], V1), ("app2", [V1], V1)],
     [("app1", [], ""), ("app2", [], "")],

@@ -12,6 +12,7 @@ texts are written out by hand from nginx's upstream syntax.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 import typing as t
@@ -27,6 +28,7 @@ from ansible_collections.djangoops.fleet.plugins.module_utils._upstream import (
     UpstreamError,
     build_servers,
     render_upstream,
+    set_down,
 )
 
 # Hosts are listed out of order, app2 is in two groups, app1's address is a template,
@@ -341,3 +343,41 @@ def test_rejected_addresses(tmp_path: t.Any, address: str) -> None:
     )
     with pytest.raises(UpstreamError, match="^host 'one': private_address=.* is not a valid"):
         build_servers(groups, hostvars, group_names=["django_app"])
+
+
+@pytest.mark.parametrize("host, what", [
+    ("app 1", "whitespace"),
+    ("app\t1", "whitespace"),
+    ("app#1", "'#'"),
+    ("app;1", "';'"),
+])
+def test_host_names_the_drain_cannot_read_back_are_refused(tmp_path: t.Any, host: str, what: str) -> None:
+    # The other host is fine: the error names the culprit, whichever order the hosts come in.
+    groups, hostvars = load_inventory(
+        tmp_path, "names.yml",
+        "django_app:\n  hosts:\n    %s:\n      private_address: 10.0.0.11\n"
+        "    zz.example.com:\n      private_address: 10.0.0.12\n" % json.dumps(host),
+    )
+    assert groups["django_app"] == [host, "zz.example.com"]
+    with pytest.raises(UpstreamError) as error:
+        build_servers(groups, hostvars, group_names=["django_app"])
+    assert str(error.value) == (
+        "inventory host %r has %s in its name: each upstream server line names its host in a trailing"
+        " comment that rolling deploys drain it by, which cannot hold whitespace, '#' or ';'. Rename the host"
+        " in the inventory (its address can stay in ansible_host or the address variable)" % (host, what)
+    )
+
+
+@pytest.mark.parametrize("host", ["app-1.example.com", "app_1", "10.0.0.11", "APP1"])
+def test_host_names_the_drain_reads_back_are_accepted(tmp_path: t.Any, host: str) -> None:
+    groups, hostvars = load_inventory(
+        tmp_path, "names.yml",
+        "django_app:\n  hosts:\n    %s:\n      private_address: 10.0.0.11\n"
+        "    zz.example.com:\n      private_address: 10.0.0.12\n" % json.dumps(host),
+    )
+    text = render_upstream("django", build_servers(groups, hostvars, group_names=["django_app"]))
+    assert "    server 10.0.0.11:8000 max_fails=3 fail_timeout=10s;  # %s\n" % host in text
+    # The drain finds the line by that name.
+    drained = set_down(text, [host], down=True)
+    assert drained.changed == [host] and drained.missing == []
+    assert "    server 10.0.0.11:8000 max_fails=3 fail_timeout=10s down;  # %s\n" % host in drained.text
