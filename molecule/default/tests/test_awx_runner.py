@@ -20,6 +20,7 @@ from conftest import PROJECT, server, unapply_next_release_migration
 SECRETS = ("django_secret_key", "database_password", "s3_secret_key", "admin_password")
 # The django_app task that replaces an app container (roles/django_app/tasks/rollout.yml).
 CONTAINER_TASK = "Ensure the app container runs the release image and settings"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture()
@@ -92,7 +93,8 @@ def _hosts_changed_by(private, task: str) -> set[str]:
         data = event.get("event_data", {})
         if event.get("event") != "runner_on_ok" or data.get("task") != task:
             continue
-        if data.get("res", {}).get("changed") is True or event.get("stdout", "").lstrip().startswith("changed: ["):
+        stdout = ANSI_ESCAPE.sub("", event.get("stdout", "")).lstrip()  # coloured unless ANSIBLE_FORCE_COLOR=0
+        if data.get("res", {}).get("changed") is True or stdout.startswith("changed: ["):
             changed.add(data["host"])
     return changed
 
