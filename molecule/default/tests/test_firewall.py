@@ -111,3 +111,34 @@ def test_tutorial_private_ranges_option_admits_private_neighbours(client, lab):
     restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert not _answers(neighbour, lab.app_servers["app2"]["private_address"], lab)
+
+
+def _ssh_rules(host) -> list[str]:
+    status = host.check_output("ufw status")
+    return sorted(set(re.findall(r"^22/tcp(?: \(v6\))?\s+(ALLOW|LIMIT)\b", status, re.M)))
+
+
+def _ssh_connections_accepted(client, address: str, attempts: int = 8) -> int:
+    # Bounded: 8 TCP connects to port 22, 3 s each at most.
+    probe = client.run(
+        f"for i in $(seq {attempts}); do timeout 3 bash -c '</dev/tcp/{address}/22' 2>/dev/null && echo accepted; done; true"
+    )
+    return probe.stdout.split().count("accepted")
+
+
+def test_ssh_rule_switches_between_allow_and_limit(client, lab):
+    app2 = server("app2")
+    address = lab.app_servers["app2"]["ansible_host"]
+    try:
+        allowed = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", "ufw_docker_ssh_rule=allow")
+        assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+        assert _ssh_rules(app2) == ["ALLOW"]
+        assert _ssh_connections_accepted(client, address) == 8
+
+        limited = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", "ufw_docker_ssh_rule=limit")
+        assert limited.returncode == 0, limited.stdout + limited.stderr
+        assert _ssh_rules(app2) == ["LIMIT"]
+        assert _ssh_connections_accepted(client, address) < 8, "UFW's limit rule let 8 connections in a row through"
+    finally:
+        restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")  # the inventory's rule again
+    assert restored.returncode == 0, restored.stdout + restored.stderr
