@@ -18,9 +18,10 @@ say = @printf '\n==> %s\n' "$(1)"
 # Opt-in: `make test MITOGEN=1` (or demo, converge, molecule) runs every playbook under Mitogen's
 # mitogen_linear strategy (README, "Mitogen"). Mitogen checks host keys itself and ignores the lab
 # inventory's StrictHostKeyChecking=no, so host key checking is off for the lab's throwaway keys.
-ifdef MITOGEN
+ifeq ($(MITOGEN),1)
 export ANSIBLE_STRATEGY := mitogen_linear
-export ANSIBLE_STRATEGY_PLUGINS = $(shell $(BIN)/python -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))')
+# Found once mitogen is installed (`venv` installs it first), so evaluated when a recipe runs.
+export ANSIBLE_STRATEGY_PLUGINS = $(shell $(BIN)/python -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))' 2>/dev/null)
 export ANSIBLE_HOST_KEY_CHECKING := False
 endif
 
@@ -46,7 +47,7 @@ $(BIN)/.mitogen-installed: requirements-mitogen.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-mitogen.txt
 	touch $@
 
-venv: $(BIN)/.installed $(COLLECTION_LINK) $(if $(MITOGEN),$(BIN)/.mitogen-installed)
+venv: $(BIN)/.installed $(COLLECTION_LINK) $(if $(filter 1,$(MITOGEN)),$(BIN)/.mitogen-installed)
 
 host:
 	$(call say,Checking for the Docker engine, debootstrap and shellcheck)

@@ -737,10 +737,12 @@ def bench_mitogen(ctx: Context) -> dict[str, t.Any]:
         record, done = _timed_site(ctx, driver.base_servers, f"no-change site.yml, mitogen_linear ({index}/{settings.repeats})",
                                    env_extra=strategy, extra_vars=ssh_allowed, check=False)
         if done.returncode:
+            driver.restore()
             return {**base, "mitogen_version": version, "log": str(done.log),
                     "status": f"not measured: site.yml fails under mitogen_linear {version} (rc {done.returncode}):"
                               f" {ansible_output.last_lines(done.output, 3)}"}
         mitogen.append(record)
+    driver.restore()  # SSH back to the inventory's rule
     return {**base, "status": "measured", "mitogen_version": version, "default": default, "mitogen": mitogen}
 
 
