@@ -13,7 +13,7 @@ Benchmarks, in this order (README.md beside this file says what each measures an
   playbook  fresh lab; first converge and no-change runs of site.yml against `ansible all -m ping`,
             no-change runs with 2, 4 and 8 app servers, slowest tasks from profile_tasks
   served    wrk through the proxy against wrk straight at every app server, 1/2/4 app servers capped
-            at 0.25 CPU each, Gunicorn sync and gthread workers, this machine's CPU busy % in each run
+            at 0.15 CPU each, Gunicorn sync and gthread workers, this machine's CPU busy % in each run
   deploy    rolling deploy of the next lab release under keep-alive load, 2 and 4 app servers
   renewal   renew.yml -e certbot_force=true (nginx HUP) under keep-alive load
   mitogen   no-change site.yml with the mitogen_linear strategy against the default
@@ -123,7 +123,10 @@ def parse_args(argv: t.Sequence[str] | None = None) -> Settings:
                         help="wrk connections in all, shared out among the app servers in direct runs (default 16)")
     parser.add_argument("--threads", type=_bounded(1, 8), default=2, help="wrk threads (default 2)")
     parser.add_argument("--timeout-seconds", type=_bounded(1, 30), default=10, help="wrk request timeout (default 10)")
-    parser.add_argument("--cpus", type=float, default=0.25, help="CPU cap of each app container in the served benchmark")
+    # 0.15: four capped app servers, the proxy, TLS and the load generator fit in 2 cores (at 0.25 they
+    # need about 115 % of them, benchmarks/FINDINGS.md).
+    parser.add_argument("--cpus", type=float, default=0.15,
+                        help="CPU cap of each app container in the served benchmark (default 0.15)")
     parser.add_argument("--gunicorn-workers", type=_bounded(1, 16), default=3, help="Gunicorn workers per app server (default 3)")
     parser.add_argument("--gthread-threads", type=_bounded(2, 32), default=4, help="threads per gthread worker (default 4)")
     parser.add_argument("--drain-seconds", type=_bounded(0, 60), help="django_app_drain_seconds of the deploys (default 20; quick 5)")

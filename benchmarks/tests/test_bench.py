@@ -36,7 +36,7 @@ def test_defaults_run_everything_in_order():
     settings = bench.parse_args([])
     assert settings.only == ("playbook", "served", "deploy", "renewal", "mitogen")
     assert (settings.repeats, settings.seconds, settings.connections, settings.drain_seconds) == (3, 20, 16, 20)
-    assert settings.cpus == 0.25
+    assert settings.cpus == 0.15
 
 
 def test_only_keeps_the_run_order():

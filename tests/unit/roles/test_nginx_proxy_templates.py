@@ -47,30 +47,30 @@ TWO_NAMES = ["www.example.org", "example.org"]
 
 # Case name -> include parameters (role variables) for that rendering.
 CASES: dict[str, dict[str, t.Any]] = {
-    "default": {"nginx_proxy_server_names": [NAME], "nginx_proxy_serves_tls": True},
+    "default": {"nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True},
     "modern": {
-        "nginx_proxy_server_names": [NAME], "nginx_proxy_serves_tls": True,
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
         "nginx_proxy_tls_profile": "modern",
     },
-    "no_tls": {"nginx_proxy_server_names": [NAME], "nginx_proxy_serves_tls": False},
+    "no_tls": {"nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": False},
     "hsts_opt_in": {
-        "nginx_proxy_server_names": [NAME], "nginx_proxy_serves_tls": True,
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
         "nginx_proxy_hsts_max_age": 63072000,
         "nginx_proxy_hsts_include_subdomains": True,
         "nginx_proxy_hsts_preload": True,
     },
     "ipv6": {
-        "nginx_proxy_server_names": [NAME], "nginx_proxy_serves_tls": True,
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
         "nginx_proxy_listen_ipv6": True,
     },
-    "two_names": {"nginx_proxy_server_names": TWO_NAMES, "nginx_proxy_serves_tls": True},
+    "two_names": {"nginx_proxy_server_names": TWO_NAMES, "__nginx_proxy_tls_enabled": True},
     # Another proxy runs Certbot; not in this inventory, so its name is its address.
     "acme_issuer_elsewhere": {
-        "nginx_proxy_server_names": [NAME], "nginx_proxy_serves_tls": True,
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
         "nginx_proxy_acme_issuer": "192.0.2.7",
     },
     "acme_issuer_ipv6": {
-        "nginx_proxy_server_names": [NAME], "nginx_proxy_serves_tls": False,
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": False,
         "nginx_proxy_acme_issuer": "2001:db8::7",
     },
 }
