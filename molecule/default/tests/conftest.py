@@ -87,6 +87,7 @@ class Client:
     def __init__(self, lab: Lab) -> None:
         self.host = testinfra.get_host("docker://djangoops-lab-client")
         self.lab = lab
+        self.poll_errors: list[str] = []
 
     def run(self, command: str):
         return self.host.run(command)
@@ -99,14 +100,17 @@ class Client:
 
     def start_polling(self, proxies: list[str] | None = None, *, name: str = "/tmp/djangoops-poll") -> None:
         """Request the site from the proxies in turn, one after another, each on a new connection,
-        until stop_polling (at most 3 minutes). Each line of the log: status, X-Served-By, proxy."""
+        until stop_polling (at most 3 minutes). Each line of the log: status, X-Served-By, proxy;
+        curl's own errors (a timeout, a reset) go to <name>.err, read by stop_polling into poll_errors.
+        10 s per request: the lab's hosts share 2 cores with the playbook that runs meanwhile (a reset or
+        refused connection fails at once, whatever the limit)."""
         self._poll = name
         addresses = " ".join(proxies or [self.lab.proxy_public])
         script = (
             f"rm -f {name}.*; end=$(( $(date +%s) + 180 )); "
             f"while [ ! -e {name}.stop ] && [ $(date +%s) -lt $end ]; do for proxy in {addresses}; do "
-            f"curl -sS -o /dev/null -w '%{{http_code}} ' --max-time 5 --cacert /lab/pki/pebble-production-root.pem"
-            f" --resolve {self.lab.domain}:443:$proxy -D - https://{self.lab.domain}/polls/"
+            f"curl -sS -o /dev/null -w '%{{http_code}} ' --max-time 10 --cacert /lab/pki/pebble-production-root.pem"
+            f" --resolve {self.lab.domain}:443:$proxy -D - https://{self.lab.domain}/polls/ 2>>{name}.err"
             f" | tr -d '\\r' | awk -v proxy=$proxy '/^[Xx]-[Ss]erved-[Bb]y:/ {{s=$2}} /^[0-9][0-9][0-9] $/ {{c=$1}}"
             f" END {{print c, s, proxy}}' >> {name}.log 2>&1 || echo \"curl-failed - $proxy\" >> {name}.log; done; done;"
             f" touch {name}.done"
@@ -121,6 +125,7 @@ class Client:
                 break
             time.sleep(1)
         lines = self.run(f"cat {self._poll}.log").stdout.splitlines()
+        self.poll_errors = self.run(f"cat {self._poll}.err 2>/dev/null").stdout.splitlines()
         return [tuple(line.split()) for line in lines if line.strip()]
 
     def start_load(self, proxies: list[str], *, workers: int = 16, max_seconds: int = 300) -> None:
