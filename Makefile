@@ -20,8 +20,8 @@ say = @printf '\n==> %s\n' "$(1)"
 # inventory's StrictHostKeyChecking=no, so host key checking is off for the lab's throwaway keys.
 ifeq ($(MITOGEN),1)
 export ANSIBLE_STRATEGY := mitogen_linear
-# Found once mitogen is installed (`venv` installs it first), so evaluated when a recipe runs.
-export ANSIBLE_STRATEGY_PLUGINS = $(shell $(BIN)/python -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))' 2>/dev/null)
+# Where pip puts it in .venv (`venv` installs it first): a glob, not a Python start per recipe line.
+export ANSIBLE_STRATEGY_PLUGINS = $(wildcard $(VENV)/lib/python3*/site-packages)/ansible_mitogen/plugins/strategy
 export ANSIBLE_HOST_KEY_CHECKING := False
 endif
 
