@@ -258,29 +258,31 @@ import datetime
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.djangoops.fleet.plugins.module_utils._certbot import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
+from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.command import (
     DEFAULT_CONFIG_DIR,
     DEFAULT_IMAGE,
     DEFAULT_WEBROOT,
     DEFAULT_WORK_DIR,
-    HAS_CRYPTOGRAPHY,
     PRODUCTION_DIRECTORY,
     STAGING_DIRECTORY,
-    CertbotError,
     CertbotRequest,
-    CertbotRunError,
-    RenewalPolicy,
     acme_targets,
-    certificate_view,
-    decide,
-    diff_summary,
     host_path_problems,
-    inspect_lineage,
     obtain_certificate,
     planned_commands,
-    planned_view,
+)
+from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.errors import CertbotError, CertbotRunError
+from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.lineage import (
+    CRYPTOGRAPHY_IMPORT_ERROR,
+    HAS_CRYPTOGRAPHY,
+    inspect_lineage,
     staging_issuer_names,
+)
+from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.policy import RenewalPolicy, decide
+from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.views import (
+    certificate_view,
+    diff_summary,
+    planned_view,
 )
 
 
