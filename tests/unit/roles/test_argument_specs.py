@@ -78,15 +78,22 @@ def _same(left: t.Any, right: t.Any) -> bool:
 
 def test_roles_are_discovered() -> None:
     # Guards the parametrization below: an empty or wrong roles/ would make every check vacuous.
-    assert {"django_app", "nginx_proxy", "certbot", "ufw_docker"} <= set(ROLES)
+    assert {"site", "django_app", "nginx_proxy", "certbot", "ufw_docker"} <= set(ROLES)
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(
-    "path", ["tasks/main.yml", "handlers/main.yml", "meta/main.yml", "defaults/main.yml", "meta/argument_specs.yml"],
+    "path", ["tasks/main.yml", "meta/main.yml", "defaults/main.yml", "meta/argument_specs.yml", "README.md"],
 )
 def test_role_has_file(role: str, path: str) -> None:
     assert (ROLES_DIR / role / path).is_file(), "%s: %s is missing" % (role, path)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_that_notifies_has_handlers(role: str) -> None:
+    # The site role changes nothing and so notifies nothing: an empty handlers file would be a stub.
+    notifies = any("notify:" in path.read_text() for path in (ROLES_DIR / role / "tasks").rglob("*.yml"))
+    assert (ROLES_DIR / role / "handlers" / "main.yml").is_file() == notifies, role
 
 
 # --- meta/argument_specs.yml ----------------------------------------------------------------------
@@ -154,7 +161,9 @@ def test_spec_default_equals_defaults_main(role: str, entry_point: str, name: st
         # A default computed from other options stays out of the spec: Ansible templates spec
         # defaults while validating, so a bad value of the other option would crash the
         # validation instead of failing it with a message. The description states the default.
-        assert "default" in option["description"].lower(), "%s: %s: describe the derived default" % (role, name)
+        description = option["description"]
+        text = " ".join(description) if isinstance(description, list) else description
+        assert "default" in text.lower(), "%s: %s: describe the derived default" % (role, name)
         return
     if in_spec is MISSING or in_defaults is MISSING:
         assert in_spec is in_defaults, "%s: %s: spec default %r, defaults/main.yml %r" % (
@@ -164,6 +173,7 @@ def test_spec_default_equals_defaults_main(role: str, entry_point: str, name: st
 
 
 def _derived_from_other_options(role: str, value: t.Any) -> bool:
+    """A default computed from another option of the same role (not from a site setting)."""
     return isinstance(value, str) and re.search(r"\{\{.*\b%s_\w+" % role, value) is not None
 
 
@@ -274,6 +284,7 @@ HOSTS = {
     "ufw_docker": "app1.example.com",
     "nginx_proxy": "proxy1.example.com",
     "certbot": "proxy1.example.com",
+    "site": "app1.example.com",
 }
 
 # Good input per role: every required option, nothing else. Each bad case below changes one value.
@@ -295,16 +306,20 @@ GOOD = {
     "nginx_proxy": {"nginx_proxy_server_names": ["www.example.com", "example.com"]},
     "certbot": {"certbot_domains": ["www.example.com"]},
     "ufw_docker": {},
+    "site": {"site_server_names": ["www.example.com"]},
 }
 
 # Tasks that run when validation passes: include_role, the argument spec, then tasks/validate.yml.
+# Every role but site runs its dependency, the site role, first: its argument spec, its check and its
+# two group_by tasks (one skipped: a host is an app server or a proxy here) add 3 ok and 1 skipped.
 GOOD_RECAP = {
     # The two storage CA bundle checks are skipped while django_app_static_ca_bundle is empty.
-    "django_app": {"ok": 6, "failed": 0, "skipped": 2},
-    "nginx_proxy": {"ok": 3, "failed": 0, "skipped": 0},
+    "django_app": {"ok": 6 + 3, "failed": 0, "skipped": 2 + 1},
+    "nginx_proxy": {"ok": 3 + 3, "failed": 0, "skipped": 0 + 1},
     # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
-    "certbot": {"ok": 4, "failed": 0, "skipped": 1},
-    "ufw_docker": {"ok": 3, "failed": 0, "skipped": 0},
+    "certbot": {"ok": 4 + 3, "failed": 0, "skipped": 1 + 1},
+    "ufw_docker": {"ok": 3 + 3, "failed": 0, "skipped": 0 + 1},
+    "site": {"ok": 3, "failed": 0, "skipped": 0},
 }
 
 SPEC_TASK = "Validating arguments against arg spec 'validate'"
@@ -396,6 +411,20 @@ BAD_CASES = {
     "certbot-empty-domains": Bad(
         "certbot", {"certbot_domains": []},
         "certbot_domains must list the names to certify", "Check the certificate settings", "certbot_domains"),
+    "site-port-out-of-range": Bad(
+        "site", {"site_app_port": 70000},
+        "site_app_port must be 1-65535 (got 70000)", "Check the site settings", "site_app_port"),
+    "site-server-name-with-trailing-space": Bad(
+        "site", {"site_server_names": ["www.example.com "]},
+        "site_server_names must list DNS names", "Check the site settings", "site_server_names"),
+    "site-group-name-with-colon": Bad(
+        "site", {"site_app_group": "web:db"},
+        "site_app_group and site_proxy_group must be inventory group names", "Check the site settings",
+        "site_app_group"),
+    # A role's own validation never sees a bad site setting: its dependency, the site role, stops first.
+    "django_app-site-port-zero": Bad(
+        "django_app", {"site_app_port": 0},
+        "site_app_port must be 1-65535 (got 0)", "Check the site settings", "site_app_port"),
     "nginx_proxy-empty-server-names": Bad(
         "nginx_proxy", {"nginx_proxy_server_names": []},
         "nginx_proxy_server_names must list DNS names", "Check the proxy settings", "nginx_proxy_server_names"),
@@ -492,8 +521,8 @@ def test_good_input_passes_validation(validation: Validation, role: str) -> None
 def test_an_absolute_static_ca_bundle_that_is_a_file_passes_validation(validation: Validation) -> None:
     run = validation.run("django_app", _with("django_app", {"django_app_static_ca_bundle": str(validation.inventory)}))
     assert run.returncode == 0, run.output
-    # Both storage CA bundle checks ran and passed.
-    assert run.recap == {"ok": 8, "failed": 0, "skipped": 0}, run.output
+    # Both storage CA bundle checks ran and passed (the site role's group_by for proxies is skipped).
+    assert run.recap == {"ok": 8 + 3, "failed": 0, "skipped": 1}, run.output
 
 
 @pytest.mark.parametrize(

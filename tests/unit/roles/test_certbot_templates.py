@@ -38,6 +38,8 @@ CASES: dict[str, dict[str, t.Any]] = {
 def rendered(tmp_path_factory, isolated_ansible_env, ansible_playbook: pathlib.Path) -> dict[str, dict[str, str]]:
     tmp = tmp_path_factory.mktemp("certbot-templates")
     tasks = [
+        # The role's defaults derive from the site settings, its dependency.
+        {"name": "Load the site settings", "ansible.builtin.include_vars": {"file": str(ROLE_DIR.parent / "site" / "defaults" / "main.yml")}},
         {"name": "Load the role's defaults", "ansible.builtin.include_vars": {"file": str(ROLE_DIR / "defaults" / "main.yml")}},
         {"name": "Load the role's vars", "ansible.builtin.include_vars": {"file": str(ROLE_DIR / "vars" / "main.yml")}},
     ]
@@ -118,8 +120,8 @@ def test_the_script_renews_in_webroot_mode_then_reloads_and_checks_only_on_chang
     assert re.search(r"renew --non-interactive --webroot -w /var/www/html \"\$@\"$", script, re.M), script
     changed = script[script.index('if [ "$before" != "$after" ]; then'):]
     steps = [line.strip() for line in changed.splitlines()[1:] if line.strip() and line.strip() != "fi"]
-    assert steps[0] == "docker exec nginx nginx -t -q -c /etc/nginx/djangoops/nginx.conf"
-    assert steps[1] == "docker exec nginx nginx -c /etc/nginx/djangoops/nginx.conf -s reload"
+    assert steps[0] == "docker exec nginx nginx -t -q -c /etc/nginx/nginx.conf"
+    assert steps[1] == "docker exec nginx nginx -c /etc/nginx/nginx.conf -s reload"
     assert steps[3] == (
         "python3 /usr/local/lib/djangoops-served-certificate.py --address=127.0.0.1 --port=443"
         " --server-name=www.example.com --certificate=/etc/letsencrypt/live/www.example.com/fullchain.pem"

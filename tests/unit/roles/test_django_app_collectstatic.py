@@ -99,7 +99,7 @@ def test_the_same_image_and_id_are_not_uploaded_again(monkeypatch, capsys) -> No
     storage, uploads = run(monkeypatch, stored, release_id=ID_A)
     assert uploads == []
     assert storage.files == stored
-    # The role's one-off task reports no change on this line (tasks/release.yml).
+    # The role's one-off task reports no change on this line (tasks/release_tasks.yml).
     assert capsys.readouterr().out == f"djangoops: static files of {IMAGE} {ID_A} are already uploaded\n"
 
 

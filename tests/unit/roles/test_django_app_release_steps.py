@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""roles/django_app/files/*.py run joined in one `manage.py shell -c` (tasks/release.yml): the joined
+"""roles/django_app/files/*.py run joined in one `manage.py shell -c` (tasks/release_tasks.yml): the joined
 source must compile, and no script may rebind a top-level name another one defines, or a later step
 would see an earlier step's value."""
 

@@ -206,6 +206,8 @@ class Rendered(t.NamedTuple):
 
 def _playbook(out: pathlib.Path, render_tasks: pathlib.Path) -> list[dict]:
     tasks: list[dict] = [
+        # The role's defaults derive from the site settings, its dependency.
+        {"name": "Load the site settings", "ansible.builtin.include_vars": {"file": str(ROLE_DIR.parent / "site" / "defaults" / "main.yml")}},
         {"name": "Load the role's defaults", "ansible.builtin.include_vars": {"file": str(ROLE_DIR / "defaults" / "main.yml")}},
         {"name": "Load the role's vars", "ansible.builtin.include_vars": {"file": str(ROLE_DIR / "vars" / "main.yml")}},
     ]
