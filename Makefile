@@ -25,12 +25,13 @@ export ANSIBLE_STRATEGY_PLUGINS = $(wildcard $(VENV)/lib/python3*/site-packages)
 export ANSIBLE_HOST_KEY_CHECKING := False
 endif
 
-.PHONY: help demo test bench venv host images collection lab-up lab-down converge unit units lint sanity molecule readmes clean
+.PHONY: help demo test bench venv host images collection lab-up lab-down converge verify unit units lint sanity molecule readmes clean
 
 help:
 	@echo "make demo   # bring up the lab and run playbooks/site.yml against it"
 	@echo "make test   # unit tests, ansible-lint, ansible-test sanity, molecule default scenario"
 	@echo "make lab-down   # tear the lab down"
+	@echo "make verify T=molecule/default/tests/test_site.py [K=expr] [M=readonly]   # lab checks on the running lab"
 	@echo "make bench  # the benchmarks of benchmarks/README.md on the lab (not part of make test)"
 
 $(BIN)/.installed: requirements.txt
@@ -77,6 +78,14 @@ collection: venv
 converge: venv
 	$(call say,Running playbooks/site.yml against the lab)
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml
+
+# Lab checks against the running lab (created and converged first when absent), one file, a -k
+# expression or a marker at a time, optionally shuffled:
+#   make verify T=molecule/default/tests/test_site.py K='http2'      make verify M=readonly SHUFFLE=7
+T ?= molecule/default/tests
+verify: venv host
+	$(call say,Lab checks: $(T)$(if $(K), -k '$(K)')$(if $(M), -m '$(M)')$(if $(SHUFFLE), shuffled by $(SHUFFLE)))
+	scripts/verify.sh $(T) $(if $(K),-k '$(K)') $(if $(M),-m '$(M)') $(if $(SHUFFLE),--lab-shuffle $(SHUFFLE))
 
 demo: lab-up converge
 	$(call say,Checking the site from the lab client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shlex
 import subprocess
@@ -58,6 +59,34 @@ def unapply_next_release_migration(lab: Lab) -> None:
     server("app1").check_output(
         f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env {image}"
         " python manage.py migrate polls 0001")
+
+
+LAB_MARKERS = {
+    "readonly": "reads the lab only: runs in any order, any number of times (`make verify M=readonly`)",
+    "changes_lab": "changes the lab and puts it back in its fixtures (finally/yield), so any check can follow it",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--lab-shuffle", type=int, default=None, metavar="SEED",
+                     help="run the selected lab checks in a random order from this seed (for the readonly ones)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, meaning in LAB_MARKERS.items():
+        config.addinivalue_line("markers", "%s: %s" % (name, meaning))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every lab check says which kind it is: exactly one of the markers above. With --lab-shuffle,
+    the selected checks run in a random order (printed with the seed), to show they need none."""
+    unmarked = [item.nodeid for item in items if len({mark.name for mark in item.iter_markers()} & set(LAB_MARKERS)) != 1]
+    if unmarked:
+        raise pytest.UsageError("lab checks need exactly one of the markers %s: %s" % (sorted(LAB_MARKERS), unmarked))
+    seed = config.getoption("--lab-shuffle")
+    if seed is not None:
+        random.Random(seed).shuffle(items)
+        print("lab checks shuffled with seed %d: %s" % (seed, [item.nodeid for item in items]))
 
 
 @pytest.fixture(scope="session")

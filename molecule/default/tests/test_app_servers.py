@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+
+pytestmark = pytest.mark.readonly
+
 testinfra_hosts = ["ansible://django_app"]
 
 

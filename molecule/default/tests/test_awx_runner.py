@@ -14,7 +14,10 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import PROJECT, server, unapply_next_release_migration
+from conftest import PROJECT, run_playbook, server, unapply_next_release_migration
+
+
+pytestmark = pytest.mark.changes_lab
 
 
 SECRETS = ("django_secret_key", "database_password", "s3_secret_key", "admin_password")
@@ -103,7 +106,18 @@ def _running_images(lab) -> set[str]:
     return {server(name).check_output("docker inspect --format '{{.Config.Image}}' polls") for name in lab.app_servers}
 
 
-def test_rollback_job_returns_to_the_release_before_the_deploy_job(runner_dirs, lab):
+@pytest.fixture()
+def inventory_release_after(lab):
+    """Afterwards every app server runs the inventory's release again (deployed only when a job
+    stopped elsewhere), and the database is as the converge left it."""
+    yield
+    if {image.rsplit(":", 1)[1] for image in _running_images(lab)} != {lab.all_vars["lab_app_version"]}:
+        restored = run_playbook("playbooks/deploy.yml")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+    unapply_next_release_migration(lab)
+
+
+def test_rollback_job_returns_to_the_release_before_the_deploy_job(runner_dirs, lab, inventory_release_after):
     """The rollback job template after a deploy job that set another release (a survey answer in AWX)."""
     start = lab.all_vars["lab_app_version"]
     before = _running_images(lab)
@@ -119,5 +133,4 @@ def test_rollback_job_returns_to_the_release_before_the_deploy_job(runner_dirs, 
     rolled_back = _run_job(rollback_job, lab, "rollback.yml")
     assert _hosts_changed_by(rollback_job, CONTAINER_TASK) == set(lab.app_servers), rolled_back
     assert {image.rsplit(":", 1)[1] for image in _running_images(lab)} == {start}
-    # Rollbacks leave migrations applied; the lab's database goes back to what the converge left.
-    unapply_next_release_migration(lab)
+    # Rollbacks leave migrations applied: the fixture takes the next release's migration back.

@@ -13,7 +13,12 @@ import shutil
 import subprocess
 import time
 
+import pytest
+
 from conftest import PROJECT, psql
+
+
+pytestmark = pytest.mark.changes_lab
 
 ARTIFACTS = pathlib.Path(os.environ.get("DJANGOOPS_ARTIFACTS_DIR", PROJECT / ".cache" / "artifacts")) / "browser"
 CLIENT = "djangoops-lab-client"
@@ -24,8 +29,19 @@ ADMIN_PRIMARY = "#79aec8"
 POLLS_BACKGROUND = "rgb(246, 248, 245)"
 
 
-def test_admin_login_styles_from_s3_and_a_vote_in_chromium(lab):
-    question = f"Browser check {time.strftime('%Y-%m-%d %H:%M:%S')}"
+QUESTION_PREFIX = "Browser check "
+
+
+@pytest.fixture()
+def browser_polls_removed():
+    """Afterwards the polls this check created through the admin, and their votes, are gone."""
+    yield
+    questions = f"SELECT id FROM polls_question WHERE question_text LIKE '{QUESTION_PREFIX}%'"
+    psql(f"DELETE FROM polls_choice WHERE question_id IN ({questions}); DELETE FROM polls_question WHERE id IN ({questions})")
+
+
+def test_admin_login_styles_from_s3_and_a_vote_in_chromium(lab, browser_polls_removed):
+    question = f"{QUESTION_PREFIX}{time.strftime('%Y-%m-%d %H:%M:%S')}"
     script = PROJECT / "tests" / "lab" / "files" / "browser.py"
     subprocess.run(["docker", "cp", str(script), f"{CLIENT}:/tmp/djangoops-browser.py"], check=True)
     run = subprocess.run(

@@ -15,6 +15,9 @@ import pytest
 
 from conftest import PROJECT, run_playbook, server
 
+
+pytestmark = pytest.mark.changes_lab
+
 BUILT = "djangoops-built/polls:1.3.0"
 
 

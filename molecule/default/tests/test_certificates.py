@@ -12,9 +12,11 @@ import subprocess
 import typing as t
 import urllib.request
 
+import pytest
 import testinfra
 
 from conftest import run_playbook
+
 
 PROXIES_ONLY = ("--limit", "nginx_proxy,localhost")
 
@@ -70,6 +72,7 @@ def _dns(lab, addresses: list[str]) -> t.Iterator[None]:
         point([proxy["ansible_host"] for proxy in lab.proxies.values()])
 
 
+@pytest.mark.readonly
 def test_staging_saw_the_domain_before_production(lab):
     staging, production = _orders("staging", lab.domain), _orders("production", lab.domain)
     assert staging and production, (staging, production)
@@ -77,6 +80,7 @@ def test_staging_saw_the_domain_before_production(lab):
     assert staging[0] < production[0]
 
 
+@pytest.mark.readonly
 def test_every_proxy_serves_the_same_production_certificate(client, lab):
     serials = {address: client.served_serial(address) for address in lab.proxy_addresses}
     assert len(set(serials.values())) == 1, serials
@@ -91,6 +95,7 @@ def test_every_proxy_serves_the_same_production_certificate(client, lab):
         assert verified.stdout == "200 0", (address, verified.stdout, verified.stderr)
 
 
+@pytest.mark.readonly
 def test_a_second_run_makes_no_acme_request(lab):
     before = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
     second = run_playbook("playbooks/site.yml", *PROXIES_ONLY)
@@ -100,6 +105,7 @@ def test_a_second_run_makes_no_acme_request(lab):
     assert after == before
 
 
+@pytest.mark.changes_lab
 def test_dns_pointing_elsewhere_stops_in_the_preflight_and_no_ca_is_contacted(lab):
     elsewhere = lab.all_vars["lab_client_address"]
     before = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
@@ -113,6 +119,7 @@ def test_dns_pointing_elsewhere_stops_in_the_preflight_and_no_ca_is_contacted(la
     assert after == before
 
 
+@pytest.mark.changes_lab
 def test_a_challenge_that_reaches_only_the_second_proxy_succeeds(client, lab):
     """proxy1 runs Certbot; with the name resolving to proxy2 alone, every validation reaches
     proxy2, which fetches the challenge from proxy1. Both proxies then serve the new certificate."""
@@ -133,7 +140,21 @@ def test_a_challenge_that_reaches_only_the_second_proxy_succeeds(client, lab):
         assert _same_serial(client.served_serial(address), issued[-1]), address
 
 
-def test_a_staging_certificate_left_on_disk_is_replaced(client, lab):
+@pytest.fixture()
+def production_certificate_served(client, lab):
+    """Afterwards every proxy serves a production certificate again (the proxies converged only when
+    a check left a staging one in place)."""
+    yield
+    staged = [address for address in lab.proxy_addresses
+              if client.run(f"curl -sS -o /dev/null --max-time 10 --cacert /lab/pki/pebble-production-root.pem"
+                            f" --resolve {lab.domain}:443:{address} https://{lab.domain}/polls/").rc != 0]
+    if staged:
+        converged = run_playbook("playbooks/site.yml", *PROXIES_ONLY)
+        assert converged.returncode == 0, converged.stdout + converged.stderr
+
+
+@pytest.mark.changes_lab
+def test_a_staging_certificate_left_on_disk_is_replaced(client, lab, production_certificate_served):
     """An earlier run (or the tutorial's `certbot --staging`) left a staging certificate in the
     lineage Nginx serves: the next run replaces it with a production one, on both proxies."""
     proxy1 = testinfra.get_host("docker://djangoops-lab-proxy1")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import psql
+
+
+pytestmark = pytest.mark.readonly
 
 
 def test_migrations_were_applied_once_each():

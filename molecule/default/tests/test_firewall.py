@@ -12,6 +12,7 @@ import testinfra
 
 from conftest import run_playbook, server
 
+
 APP_PORT = 8000
 
 
@@ -48,11 +49,35 @@ def _wait_until_serving(name: str) -> None:
     pytest.fail(f"{name}: the app did not come back")
 
 
+@pytest.fixture()
+def app1_serving(lab):
+    """Afterwards app1 serves again, converged if its container is gone (a failed check)."""
+    yield
+    if server("app1").run("docker inspect -f '{{.State.Running}}' polls").stdout.strip() != "true":
+        converged = run_playbook("playbooks/site.yml", "--limit", "app1,proxy1,localhost")
+        assert converged.returncode == 0, converged.stdout + converged.stderr
+    _wait_until_serving("app1")
+
+
+@pytest.fixture()
+def app2_firewall_as_inventory():
+    """Afterwards app2's firewall is the inventory's again: one DJANGOOPS block and no extra source
+    (re-applied only when a check stopped before putting it back itself)."""
+    yield
+    app2 = server("app2")
+    blocks = app2.file("/etc/ufw/after.rules").content_string.count("# BEGIN DJANGOOPS.FLEET UFW-DOCKER")
+    if blocks != 1 or "10.0.0.0/8" in app2.check_output("iptables -S DOCKER-USER"):
+        restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+@pytest.mark.readonly
 def test_only_the_proxies_reach_the_app(client, lab):
     _check_only_proxies_reach_the_app(client, lab, ports="1-10000")
 
 
-def test_rules_survive_recreating_the_app_container(client, lab):
+@pytest.mark.changes_lab
+def test_rules_survive_recreating_the_app_container(client, lab, app1_serving):
     server("app1").check_output("docker rm -f polls")
     converged = run_playbook("playbooks/site.yml", "--limit", "app1,proxy1,localhost")
     assert converged.returncode == 0, converged.stdout + converged.stderr
@@ -60,7 +85,8 @@ def test_rules_survive_recreating_the_app_container(client, lab):
     _check_only_proxies_reach_the_app(client, lab)
 
 
-def test_rules_survive_restarting_docker(client, lab):
+@pytest.mark.changes_lab
+def test_rules_survive_restarting_docker(client, lab, app1_serving):
     app1 = server("app1")
     app1.check_output("pkill -x dockerd")
     for _attempt in range(60):
@@ -71,6 +97,7 @@ def test_rules_survive_restarting_docker(client, lab):
     _check_only_proxies_reach_the_app(client, lab)
 
 
+@pytest.mark.changes_lab
 def test_rules_survive_ufw_reload(client, lab):
     for name in lab.app_servers:
         server(name).check_output("ufw reload")
@@ -80,13 +107,15 @@ def test_rules_survive_ufw_reload(client, lab):
     assert chain.count(f"--ctorigdstport {APP_PORT}") == len(lab.proxies) + 2, chain
 
 
+@pytest.mark.readonly
 def test_a_second_run_changes_nothing_on_the_app_servers():
     second = run_playbook("playbooks/site.yml", "--limit", "django_app,localhost")
     assert second.returncode == 0, second.stdout + second.stderr
     assert re.findall(r"^(app\d)\s+: ok=\d+\s+changed=(\d+)", second.stdout, re.M) == [("app1", "0"), ("app2", "0")]
 
 
-def test_state_absent_removes_the_block_and_present_restores_it(client, lab):
+@pytest.mark.changes_lab
+def test_state_absent_removes_the_block_and_present_restores_it(client, lab, app2_firewall_as_inventory):
     app2 = server("app2")
     removed = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", "ufw_docker_state=absent")
     assert removed.returncode == 0, removed.stdout + removed.stderr
@@ -100,7 +129,8 @@ def test_state_absent_removes_the_block_and_present_restores_it(client, lab):
     _check_only_proxies_reach_the_app(client, lab)
 
 
-def test_tutorial_private_ranges_option_admits_private_neighbours(client, lab):
+@pytest.mark.changes_lab
+def test_tutorial_private_ranges_option_admits_private_neighbours(client, lab, app2_firewall_as_inventory):
     tutorial = '{"ufw_docker_extra_allowed_sources": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}'
     opened = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", tutorial)
     assert opened.returncode == 0, opened.stdout + opened.stderr
@@ -126,6 +156,7 @@ def _ssh_connections_accepted(client, address: str, attempts: int = 8) -> int:
     return probe.stdout.split().count("accepted")
 
 
+@pytest.mark.changes_lab
 def test_ssh_rule_switches_between_allow_and_limit(client, lab):
     app2 = server("app2")
     address = lab.app_servers["app2"]["ansible_host"]

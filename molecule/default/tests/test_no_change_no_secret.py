@@ -9,6 +9,9 @@ import pytest
 
 from conftest import run_playbook
 
+
+pytestmark = pytest.mark.readonly
+
 SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key")
 
 

@@ -11,6 +11,9 @@ import pytest
 from conftest import run_playbook
 
 
+pytestmark = pytest.mark.readonly
+
+
 def _site(*extra_args: str) -> subprocess.CompletedProcess:
     return run_playbook("playbooks/site.yml", *extra_args)
 
@@ -22,8 +25,10 @@ def _site(*extra_args: str) -> subprocess.CompletedProcess:
         ({"nginx_proxy_server_names": ["not a name!"]}, "nginx_proxy_server_names"),
         ({"certbot_renew_before": 2}, "certbot_renew_before"),
         ({"ufw_docker_ports": [0]}, "ufw_docker_ports"),
+        # A site setting stops every host in the first play, before any host is contacted.
+        ({"site_app_port": 70000}, "site_app_port"),
     ],
-    ids=["short-secret-key", "bad-server-name", "renew-before-out-of-range", "port-zero"],
+    ids=["short-secret-key", "bad-server-name", "renew-before-out-of-range", "port-zero", "site-port-out-of-range"],
 )
 def test_bad_input_fails_in_preflight_without_changing_any_host(extra_vars, culprit):
     run = _site("-e", json.dumps(extra_vars))
@@ -31,14 +36,15 @@ def test_bad_input_fails_in_preflight_without_changing_any_host(extra_vars, culp
     assert run.returncode != 0, output
     assert culprit in output
     plays = re.findall(r"^PLAY \[(.+?)\]", run.stdout, re.M)
-    assert plays[-1] == "Preflight | hosts", plays  # stopped there: no role play started
+    # Stopped in the preflight: no role play started.
+    assert plays[-1] in ("Preflight | site settings and groups", "Preflight | role settings and Docker engines"), plays
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", run.stdout, re.M)
     assert recap and all(changed == "0" for _host, changed in recap), recap
 
 
 def test_missing_group_is_named_before_any_host_is_contacted():
-    run = _site("-e", "djangoops_app_hosts=app_servers")
+    run = _site("-e", "site_app_group=app_servers")
     output = run.stdout + run.stderr
     assert run.returncode != 0, output
-    assert "one host in group 'app_servers'" in output
-    assert re.findall(r"^PLAY \[(.+?)\]", run.stdout, re.M) == ["Preflight | inventory"]
+    assert "one host in group 'app_servers' (site_app_group" in output
+    assert re.findall(r"^PLAY \[(.+?)\]", run.stdout, re.M) == ["Preflight | site settings and groups"]

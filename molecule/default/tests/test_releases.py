@@ -17,6 +17,7 @@ import testinfra
 
 from conftest import psql, run_playbook, server, unapply_next_release_migration
 
+
 NEXT, BROKEN = "1.1.0", "1.2.0"
 SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key")
 
@@ -64,6 +65,7 @@ CA_ON_HOST = "/etc/djangoops/polls/static-ca.pem"  # <django_app_config_dir>/sta
 CA_IN_CONTAINER = "/etc/djangoops/static-ca.pem"  # AWS_CA_BUNDLE
 
 
+@pytest.mark.readonly
 def test_a_new_storage_ca_bundle_reaches_the_running_app_containers(lab):
     """Read-only (no converge): on each app server, the running app container carries the sha256
     of the CA bundle the role put on that server, and sees that very file."""
@@ -96,6 +98,7 @@ def start_version(lab):
     unapply_next_release_migration(lab)
 
 
+@pytest.mark.changes_lab
 def test_a_rolling_deploy_under_load_fails_no_request(client, lab, start_version):
     assert psql("SELECT count(*) FROM django_migrations WHERE app = 'polls'") == "1"
     client.start_load(lab.proxy_addresses)
@@ -120,6 +123,7 @@ def test_a_rolling_deploy_under_load_fails_no_request(client, lab, start_version
         assert " down;" not in _upstream(proxy), _upstream(proxy)
 
 
+@pytest.mark.changes_lab
 def test_the_new_release_migrated_once_before_any_app_container_changed(start_version):
     rows = psql(f"SELECT count(*), min(applied) FROM django_migrations WHERE app = 'polls' AND name = '{NEXT_MIGRATION}'")
     count, applied = rows.split("|")
@@ -131,6 +135,7 @@ def test_the_new_release_migrated_once_before_any_app_container_changed(start_ve
     assert psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'polls_question_pub_date_djangoops'") == "1"
 
 
+@pytest.mark.changes_lab
 def test_deploying_the_same_release_again_changes_nothing_and_uploads_nothing(client, lab, start_version):
     again = _deploy(NEXT)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -141,6 +146,7 @@ def test_deploying_the_same_release_again_changes_nothing_and_uploads_nothing(cl
     assert "djangoops lab release 1.1.0" in _static(client, lab, "polls/style.css")
 
 
+@pytest.mark.changes_lab
 def test_migrations_wait_for_a_concurrent_run(start_version):
     """A session holding the advisory lock (another deploy migrating) makes this run's migrate wait."""
     postgres = testinfra.get_host("docker://djangoops-lab-postgres")
@@ -161,6 +167,7 @@ def test_migrations_wait_for_a_concurrent_run(start_version):
     assert psql(held) == "0"
 
 
+@pytest.mark.changes_lab
 def test_a_release_failing_its_health_check_stops_at_the_first_server(client, lab, start_version):
     client.start_load(lab.proxy_addresses, workers=8)
     run = _deploy(BROKEN, "-e", "django_app_healthcheck_timeout=16")
@@ -180,6 +187,7 @@ def test_a_release_failing_its_health_check_stops_at_the_first_server(client, la
         assert f"server {lab.app_servers['app1']['private_address']}:8000 max_fails=3 fail_timeout=10s down;" in _upstream(proxy)
 
 
+@pytest.mark.changes_lab
 def test_a_rollback_after_the_failed_release_returns_to_the_last_good_one(client, lab, start_version):
     client.start_load(lab.proxy_addresses, workers=8)
     run = run_playbook("playbooks/rollback.yml", "-vvvv")
@@ -199,6 +207,7 @@ def test_a_rollback_after_the_failed_release_returns_to_the_last_good_one(client
     assert leaked == [], f"secrets in the -vvvv output: {leaked}"
 
 
+@pytest.mark.changes_lab
 def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(lab, start_version):
     run = _deploy(NEXT, "--diff", "-e", '{"django_app_extra_env": {"DJANGOOPS_RELEASE_NOTE": "masked-diff-check"},'
                   ' "django_app_cpus": 0.5, "django_app_memory": "512m"}')
@@ -226,6 +235,7 @@ def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(lab, start_ver
         assert server.check_output("docker inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}' polls") == "0 0"
 
 
+@pytest.mark.changes_lab
 def test_rollback_returns_to_the_previous_release_even_when_run_twice(client, lab, start_version):
     client.start_load(lab.proxy_addresses, workers=8)
     # A rollback that reached app1 only (as if interrupted): app1 is drained first, app2 serves.

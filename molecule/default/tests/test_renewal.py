@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import run_playbook, server
+
 
 RENEW = "/usr/local/sbin/djangoops-certbot-renew"
 # Certbot sleeps up to 8 minutes before a non-interactive renewal (kind to the CA when run from
@@ -26,12 +29,14 @@ def _check_no_failure(polled, what: str, errors: list[str]) -> None:
     assert failed == [], f"{failed}; curl said: {errors}"
 
 
+@pytest.mark.readonly
 def test_the_renewal_job_is_scheduled_on_the_issuer_only():
     assert RENEW in server("proxy1").check_output("crontab -l")
     assert RENEW not in server("proxy2").run("crontab -l").stdout
     assert not server("proxy2").file(RENEW).exists
 
 
+@pytest.mark.readonly
 def test_renewal_job_does_nothing_while_the_certificate_is_valid(client, lab):
     before = client.served_serial(lab.proxy_public)
     run = server("proxy1").run(f"{RENEW} {NO_SLEEP}")
@@ -41,6 +46,7 @@ def test_renewal_job_does_nothing_while_the_certificate_is_valid(client, lab):
     assert client.served_serial(lab.proxy_public) == before
 
 
+@pytest.mark.changes_lab
 def test_a_forced_renewal_is_served_after_a_reload_without_a_failed_request(client, lab):
     before = client.served_serial(lab.proxy_public)
     started = _nginx_started_at("proxy1")
@@ -60,6 +66,7 @@ def test_a_forced_renewal_is_served_after_a_reload_without_a_failed_request(clie
     assert verified.stdout == "200 0"  # still from the production CA
 
 
+@pytest.mark.changes_lab
 def test_the_renew_playbook_brings_every_proxy_the_new_certificate(client, lab):
     addresses = lab.proxy_addresses
     started = {name: _nginx_started_at(name) for name in lab.proxies}

@@ -10,6 +10,9 @@ import pytest
 
 from conftest import run_playbook
 
+
+pytestmark = pytest.mark.changes_lab
+
 WITH_APP3 = ("inventories/lab", "tests/lab/inventory-app3.yml")
 
 

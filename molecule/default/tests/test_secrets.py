@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+
+pytestmark = pytest.mark.readonly
+
 testinfra_hosts = ["ansible://django_app", "ansible://nginx_proxy"]
 
 

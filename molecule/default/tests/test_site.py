@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 
+import pytest
+
+
+pytestmark = pytest.mark.readonly
+
 
 def test_https_serves_polls_over_http2_with_a_certificate_from_the_production_ca(client, lab):
     result = client.curl(

@@ -7,6 +7,9 @@ import re
 
 import pytest
 
+
+pytestmark = pytest.mark.readonly
+
 # Mozilla "intermediate": ECDHE key exchange with AEAD ciphers only (TLS 1.3 suites are all AEAD).
 WEAK = re.compile(r"CBC|RC4|3DES|DES-|NULL|EXPORT|anon|MD5|SHA1?$|^AES|^CAMELLIA|^ARIA|PSK|SEED|IDEA|^DHE", re.I)
 

@@ -1,0 +1,165 @@
+"""Where the roles meet, tried by changing one fact in the inventory.
+
+One source of truth: changing only site_app_port converges a site on the new port, the old one gone,
+the new one reachable from the proxies only (nmap from the public client and from a private neighbour).
+
+Roles meet at published entry points: with nginx_proxy's configuration directory and container
+renamed on the proxies, a rolling deploy still drains each app server from every proxy first, because
+the drain reads where each proxy's Nginx lives from what nginx_proxy published there, not from the
+deploying play's variables. The deploy runs with the lab inventory alone, which still names the old
+directory and container: the old code's guess would have drained a file Nginx no longer reads.
+
+Each check puts the lab back in its fixture, whatever happens."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+import testinfra
+
+from conftest import run_playbook, server, unapply_next_release_migration
+
+
+pytestmark = pytest.mark.changes_lab
+
+MOVED_DIR = "/etc/djangoops/nginx-moved"
+MOVED_CONTAINER = "edge-nginx"
+DEFAULT_DIR = "/etc/djangoops/nginx"
+DEFAULT_PORT, NEW_PORT = 8000, 8081
+NEXT = "1.1.0"
+MOVED_INVENTORY = f"""\
+nginx_proxy:
+  vars:
+    nginx_proxy_config_dir: {MOVED_DIR}
+    nginx_proxy_container_name: {MOVED_CONTAINER}
+"""
+
+
+def _down(upstream: str) -> set[str]:
+    """Inventory names of the servers marked down in an upstream file (the name follows each line)."""
+    return set(re.findall(r"^\s*server\s+\S+[^\n]*\sdown;\s*#\s*(\S+)", upstream, re.M))
+
+
+def _open_ports(scanner, address: str, ports: str) -> list[int]:
+    # Bounded: a few ports, one retry, 30 s per host.
+    scan = scanner.run(f"nmap -Pn -n -T4 --max-retries 1 --host-timeout 30s -p {ports} -oG - {address}")
+    assert scan.rc == 0, scan.stderr
+    return sorted(int(port) for port in re.findall(r"(\d+)/open/", scan.stdout))
+
+
+def _status(host, address: str, port: int, lab) -> str:
+    return host.run(f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 4 -H 'Host: {lab.domain}' http://{address}:{port}/polls/").stdout
+
+
+@pytest.fixture()
+def new_app_port(lab, tmp_path_factory):
+    inventory = tmp_path_factory.mktemp("port") / "port.yml"
+    inventory.write_text(f"all:\n  vars:\n    site_app_port: {NEW_PORT}\n")
+    try:
+        moved = run_playbook("playbooks/site.yml", inventories=("inventories/lab", str(inventory)))
+        assert moved.returncode == 0, moved.stdout + moved.stderr
+        yield
+    finally:
+        restored = run_playbook("playbooks/site.yml")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+def test_changing_only_the_app_port_moves_the_whole_site(new_app_port, client, lab):
+    assert client.curl(f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{http_code}").stdout == "200"
+    for proxy in lab.proxies:
+        upstream = server(proxy).file(f"{DEFAULT_DIR}/conf.d/upstream.conf").content_string
+        assert upstream.count(f":{NEW_PORT} ") == len(lab.app_servers) and f":{DEFAULT_PORT} " not in upstream, upstream
+    neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
+    ports = f"22,{DEFAULT_PORT},{NEW_PORT}"
+    for name, app in lab.app_servers.items():
+        assert _open_ports(client.host, app["ansible_host"], ports) == [22], f"{name}: public"
+        assert _open_ports(neighbour, app["private_address"], ports) == [22], f"{name}: private neighbour"
+        for proxy in lab.proxies:
+            assert _status(server(proxy), app["private_address"], NEW_PORT, lab) == "200", (name, proxy)
+            assert _status(server(proxy), app["private_address"], DEFAULT_PORT, lab) != "200", (name, proxy)
+
+
+@pytest.fixture()
+def moved_nginx(lab, tmp_path_factory):
+    inventory = tmp_path_factory.mktemp("moved") / "moved.yml"
+    inventory.write_text(MOVED_INVENTORY)
+    try:
+        moved = run_playbook("playbooks/site.yml", inventories=("inventories/lab", str(inventory)))
+        assert moved.returncode == 0, moved.stdout + moved.stderr
+        yield
+    finally:
+        # One site.yml puts back the inventory's release and the default directory and container (the
+        # role replaces the container it published under the other name); no moved directory is left.
+        restored = run_playbook("playbooks/site.yml")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        unapply_next_release_migration(lab)
+        for proxy in lab.proxies:
+            server(proxy).check_output(f"rm -rf {MOVED_DIR} {MOVED_DIR}.candidate")
+
+
+class Timeline:
+    """Samples, until stopped: each proxy's drained servers (from the moved upstream file) and each
+    app server's app container (ID, or None while there is none running)."""
+
+    def __init__(self, proxies: list[str], apps: list[str]) -> None:
+        self.proxies = {name: testinfra.get_host(f"docker://djangoops-lab-{name}") for name in proxies}
+        self.apps = {name: testinfra.get_host(f"docker://djangoops-lab-{name}") for name in apps}
+        self.samples: list[tuple[dict[str, set[str]], dict[str, str | None]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + 300
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            down = {name: _down(host.run(f"cat {MOVED_DIR}/conf.d/upstream.conf").stdout) for name, host in self.proxies.items()}
+            containers = {}
+            for name, host in self.apps.items():
+                state = host.run("docker inspect -f '{{.State.Running}} {{.Id}}' polls").stdout.split()
+                containers[name] = state[1] if state[:1] == ["true"] else None
+            self.samples.append((down, containers))
+            self._stop.wait(0.2)  # the lab's 2 cores also run the deploy
+
+    def __enter__(self) -> "Timeline":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_a_rolling_deploy_drains_through_a_moved_nginx(moved_nginx, client, lab):
+    for proxy in lab.proxies:
+        names = server(proxy).check_output("docker ps --format '{{.Names}}'").split()
+        assert MOVED_CONTAINER in names and "nginx" not in names, names
+    stale = {proxy: server(proxy).file(f"{DEFAULT_DIR}/conf.d/upstream.conf").content_string for proxy in lab.proxies}
+    before = {name: server(name).check_output("docker inspect -f '{{.Id}}' polls") for name in lab.app_servers}
+
+    client.start_load(lab.proxy_addresses)
+    with Timeline(list(lab.proxies), list(lab.app_servers)) as timeline:
+        # The lab inventory alone: the deploying play still believes in the old directory and container.
+        run = run_playbook("playbooks/deploy.yml", "-e", f"lab_app_version={NEXT}", "-e", "django_app_drain_seconds=3")
+    load = client.stop_load()
+    assert run.returncode == 0, run.stdout + run.stderr
+    counts = load["counts"]
+    print(f"deploy through {MOVED_CONTAINER} at {MOVED_DIR}: {len(timeline.samples)} samples, {counts}")
+    assert counts.get("failed", 0) == 0, load["failures"]
+    assert counts["requests"] > 0, counts
+
+    for name in lab.app_servers:
+        after = server(name).check_output("docker inspect -f '{{.Id}}' polls")
+        assert after != before[name], f"{name} was not replaced"
+        # While its container was gone, and when its new container first showed, every proxy had it down.
+        replacing = [down for down, containers in timeline.samples if containers[name] in (None, after)]
+        assert replacing, f"no sample caught {name} being replaced ({len(timeline.samples)} samples)"
+        first_new = next(down for down, containers in timeline.samples if containers[name] in (None, after))
+        assert all(name in drained for drained in first_new.values()), (name, first_new)
+        gone = [down for down, containers in timeline.samples if containers[name] is None]
+        assert all(name in drained for down in gone for drained in down.values()), (name, gone)
+    # Every server back in every moved upstream; the stale file in the old directory never touched.
+    for proxy in lab.proxies:
+        assert _down(server(proxy).file(f"{MOVED_DIR}/conf.d/upstream.conf").content_string) == set()
+        assert server(proxy).file(f"{DEFAULT_DIR}/conf.d/upstream.conf").content_string == stale[proxy]

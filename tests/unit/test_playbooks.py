@@ -1,0 +1,80 @@
+# Copyright (c) djangoops.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The playbooks define each play once and import it where needed (STYLE.md section 6)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import typing as t
+
+import pytest
+import yaml
+
+CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
+PLAYBOOKS = CHECKOUT / "playbooks"
+
+
+def _plays(name: str) -> list[dict]:
+    return yaml.safe_load((PLAYBOOKS / name).read_text(encoding="utf-8"))
+
+
+def _imports(name: str) -> list[str]:
+    return [play["ansible.builtin.import_playbook"] for play in _plays(name) if "ansible.builtin.import_playbook" in play]
+
+
+def _bodies() -> list[tuple[str, str]]:
+    """Every play that is not an import, as (where, its content without its name)."""
+    found = []
+    for path in sorted(PLAYBOOKS.glob("*.yml")):
+        for index, play in enumerate(_plays(path.name)):
+            if "ansible.builtin.import_playbook" not in play:
+                body = {key: value for key, value in play.items() if key != "name"}
+                found.append(("%s[%d]" % (path.name, index), json.dumps(body, sort_keys=True)))
+    return found
+
+
+def test_playbooks_are_found() -> None:
+    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "preflight.yml", "release.yml"} <= {
+        path.name for path in PLAYBOOKS.glob("*.yml")}
+
+
+def test_no_play_is_defined_twice() -> None:
+    seen: dict[str, str] = {}
+    copies = []
+    for where, body in _bodies():
+        if body in seen:
+            copies.append((seen[body], where))
+        seen.setdefault(body, where)
+    assert copies == []
+
+
+@pytest.mark.parametrize("playbook, imported", [
+    ("site.yml", ["preflight.yml", "release.yml"]),
+    ("deploy.yml", ["preflight.yml", "release.yml"]),
+    ("rollback.yml", ["deploy.yml"]),
+])
+def test_the_release_is_imported_not_copied(playbook: str, imported: list[str]) -> None:
+    assert _imports(playbook) == imported
+    # The release's plays live in release.yml alone.
+    release_plays = {body for where, body in _bodies() if where.startswith("release.yml")}
+    assert release_plays and not any(
+        body in release_plays for where, body in _bodies() if not where.startswith("release.yml"))
+
+
+def _hosts(play: dict) -> t.Any:
+    return play.get("hosts")
+
+
+@pytest.mark.parametrize("path", sorted(PLAYBOOKS.glob("*.yml")), ids=lambda path: path.name)
+def test_plays_target_the_fleet_groups(path: pathlib.Path) -> None:
+    # Group names come from the site settings through the groups the site role fills; a play header
+    # cannot read group_vars, so a templated group name there would ignore the inventory's.
+    for play in _plays(path.name):
+        hosts = _hosts(play)
+        if hosts is None:
+            continue
+        assert hosts == "all" or hosts.lstrip().startswith(("djangoops_fleet_app_servers", "djangoops_fleet_proxies")), (
+            path.name, play.get("name"), hosts)
