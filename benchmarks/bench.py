@@ -225,7 +225,7 @@ def config_forks(path: pathlib.Path) -> int:
 
 
 def role_default(role: str, name: str) -> t.Any:
-    """A default of one of the collection's roles (the app's port and health check path)."""
+    """A default of one of the collection's roles (the site's app port, the health check path)."""
     with (REPO / "roles" / role / "defaults" / "main.yml").open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)[name]
 
@@ -443,7 +443,7 @@ class LabClient:
     def __init__(self, shell: Shell, lab: lab_plan.Lab) -> None:
         self.shell = shell
         self.lab = lab
-        self.port = int(role_default("django_app", "django_app_published_port"))
+        self.port = int(role_default("site", "site_app_port"))
         self.path = str(role_default("django_app", "django_app_healthcheck_path"))
         self.load_running = False
 

@@ -119,7 +119,7 @@ def test_median_index(values, index):
 
 def test_project_settings_read_from_the_repository():
     assert bench.config_forks(CHECKOUT / "ansible.cfg") == 10
-    assert bench.role_default("django_app", "django_app_published_port") == 8000
+    assert bench.role_default("site", "site_app_port") == 8000
     assert bench.role_default("django_app", "django_app_healthcheck_path") == "/polls/"
 
 
