@@ -311,14 +311,14 @@ GOOD = {
 
 # Tasks that run when validation passes: include_role, the argument spec, then tasks/validate.yml.
 # Every role but site runs its dependency, the site role, first: its argument spec, its check and its
-# two group_by tasks (one skipped: a host is an app server or a proxy here) add 3 ok and 1 skipped.
+# two add_host loops (the app servers, the proxies) add 4 ok.
 GOOD_RECAP = {
     # The two storage CA bundle checks are skipped while django_app_static_ca_bundle is empty.
-    "django_app": {"ok": 6 + 3, "failed": 0, "skipped": 2 + 1},
-    "nginx_proxy": {"ok": 3 + 3, "failed": 0, "skipped": 0 + 1},
+    "django_app": {"ok": 6 + 4, "failed": 0, "skipped": 2},
+    "nginx_proxy": {"ok": 3 + 4, "failed": 0, "skipped": 0},
     # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
-    "certbot": {"ok": 4 + 3, "failed": 0, "skipped": 1 + 1},
-    "ufw_docker": {"ok": 3 + 3, "failed": 0, "skipped": 0 + 1},
+    "certbot": {"ok": 4 + 4, "failed": 0, "skipped": 1},
+    "ufw_docker": {"ok": 3 + 4, "failed": 0, "skipped": 0},
     "site": {"ok": 3, "failed": 0, "skipped": 0},
 }
 
@@ -521,8 +521,8 @@ def test_good_input_passes_validation(validation: Validation, role: str) -> None
 def test_an_absolute_static_ca_bundle_that_is_a_file_passes_validation(validation: Validation) -> None:
     run = validation.run("django_app", _with("django_app", {"django_app_static_ca_bundle": str(validation.inventory)}))
     assert run.returncode == 0, run.output
-    # Both storage CA bundle checks ran and passed (the site role's group_by for proxies is skipped).
-    assert run.recap == {"ok": 8 + 3, "failed": 0, "skipped": 1}, run.output
+    # Both storage CA bundle checks ran and passed (and the site role's 4 tasks).
+    assert run.recap == {"ok": 8 + 4, "failed": 0, "skipped": 0}, run.output
 
 
 @pytest.mark.parametrize(
