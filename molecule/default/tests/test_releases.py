@@ -150,7 +150,10 @@ def test_deploying_the_same_release_again_changes_nothing_and_uploads_nothing(cl
 def test_migrations_wait_for_a_concurrent_run(start_version):
     """A session holding the advisory lock (another deploy migrating) makes this run's migrate wait."""
     postgres = testinfra.get_host("docker://djangoops-lab-postgres")
-    key, hold = 0x646A616E676F6F70, 15
+    # Held long enough for the deploy to reach its migrations while it is held: the deploy first runs
+    # the preflight on every app server and proxy and prepares the release (about 20-30 s on the lab's
+    # 2 shared cores); it then waits for the rest of the hold.
+    key, hold = 0x646A616E676F6F70, 45
     postgres.run("nohup su postgres -c %s >/dev/null 2>&1 &",
                  f"psql -d polls -c 'SELECT pg_advisory_lock({key}); SELECT pg_sleep({hold});'")
     held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
