@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_playbook
+from conftest import run_playbook, server
 
 
 pytestmark = pytest.mark.readonly
@@ -16,6 +16,18 @@ pytestmark = pytest.mark.readonly
 
 def _site(*extra_args: str) -> subprocess.CompletedProcess:
     return run_playbook("playbooks/site.yml", *extra_args)
+
+
+# What a run could change on each server: its config files and firewall rules, and its containers.
+STATE = {
+    "app": "sha256sum /etc/djangoops/polls/env /etc/ufw/after.rules; iptables -S DOCKER-USER; docker ps -q --no-trunc",
+    "proxy": "sha256sum /etc/djangoops/nginx/*.conf /etc/djangoops/nginx/conf.d/*; docker ps -q --no-trunc",
+}
+
+
+def _lab_state(lab) -> dict[str, str]:
+    names = [(name, "app") for name in lab.app_servers] + [(name, "proxy") for name in lab.proxies]
+    return {name: server(name).check_output(STATE[kind]) for name, kind in names}
 
 
 @pytest.mark.parametrize(
@@ -27,10 +39,18 @@ def _site(*extra_args: str) -> subprocess.CompletedProcess:
         ({"ufw_docker_ports": [0]}, "ufw_docker_ports"),
         # A site setting stops every host in the first play, before any host is contacted.
         ({"site_app_port": 70000}, "site_app_port"),
+        # Values that would change the structure of the file they land in, or open the site up.
+        ({"nginx_proxy_client_max_body_size": "25m; autoindex on"}, "nginx_proxy_client_max_body_size: '25m; autoindex on'"),
+        ({"ufw_docker_extra_allowed_sources": ["0.0.0.0/0"]}, "ufw_docker_extra_allowed_sources[0]: '0.0.0.0/0'"),
+        ({"django_app_extra_env": {"DEBUG": "True"}}, "django_app_extra_env sets DEBUG"),
+        ({"django_app_environment": "prod"}, "django_app_environment"),
+        ({"certbot_renew_minute": 60}, "certbot_renew_minute: 60"),
     ],
-    ids=["short-secret-key", "bad-server-name", "renew-before-out-of-range", "port-zero", "site-port-out-of-range"],
+    ids=["short-secret-key", "bad-server-name", "renew-before-out-of-range", "port-zero", "site-port-out-of-range",
+         "nginx-directive-in-a-size", "allow-all-source", "extra-env-overrides-debug", "environment-prod", "renew-minute-60"],
 )
-def test_bad_input_fails_in_preflight_without_changing_any_host(extra_vars, culprit):
+def test_bad_input_fails_in_preflight_without_changing_any_host(lab, extra_vars, culprit):
+    before = _lab_state(lab)
     run = _site("-e", json.dumps(extra_vars))
     output = run.stdout + run.stderr
     assert run.returncode != 0, output
@@ -40,6 +60,7 @@ def test_bad_input_fails_in_preflight_without_changing_any_host(extra_vars, culp
     assert plays[-1] in ("Preflight | site settings and groups", "Preflight | role settings and Docker engines"), plays
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", run.stdout, re.M)
     assert recap and all(changed == "0" for _host, changed in recap), recap
+    assert _lab_state(lab) == before  # the servers themselves, not only the recap
 
 
 def test_missing_group_is_named_before_any_host_is_contacted():

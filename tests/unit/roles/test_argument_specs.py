@@ -314,11 +314,11 @@ GOOD = {
 # two add_host loops (the app servers, the proxies) add 4 ok.
 GOOD_RECAP = {
     # The two storage CA bundle checks are skipped while django_app_static_ca_bundle is empty.
-    "django_app": {"ok": 6 + 4, "failed": 0, "skipped": 2},
-    "nginx_proxy": {"ok": 3 + 4, "failed": 0, "skipped": 0},
+    "django_app": {"ok": 9 + 4, "failed": 0, "skipped": 2},
+    "nginx_proxy": {"ok": 4 + 4, "failed": 0, "skipped": 0},
     # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
-    "certbot": {"ok": 4 + 4, "failed": 0, "skipped": 1},
-    "ufw_docker": {"ok": 3 + 4, "failed": 0, "skipped": 0},
+    "certbot": {"ok": 5 + 4, "failed": 0, "skipped": 1},
+    "ufw_docker": {"ok": 4 + 4, "failed": 0, "skipped": 0},
     "site": {"ok": 3, "failed": 0, "skipped": 0},
 }
 
@@ -370,7 +370,7 @@ BAD_CASES = {
         "django_app_debug must be false", "Check the production settings", "not django_app_debug"),
     "django_app-any-host-in-production": Bad(
         "django_app", {"django_app_allowed_hosts": ["*"]},
-        "instead of '*' (got ['*'])", "Check the production settings", "not in django_app_allowed_hosts"),
+        "instead of '*' (got ['*'])", "Check the production settings", "django_app_allowed_hosts | select"),
     "django_app-csrf-origin-of-another-site": Bad(
         "django_app", {"django_app_csrf_trusted_origins": ["https://www.example.com", "http://www.example.com", "https://evil.test"]},
         "these are not: http://www.example.com, https://evil.test", "Check that the CSRF trusted origins are the site's HTTPS names",
@@ -411,6 +411,94 @@ BAD_CASES = {
     "certbot-empty-domains": Bad(
         "certbot", {"certbot_domains": []},
         "certbot_domains must list the names to certify", "Check the certificate settings", "certbot_domains"),
+    # The mistakes users make (issue 17), each stopped by the role's own validation, naming the variable.
+    "django_app-healthcheck-path-with-a-quote": Bad(
+        "django_app", {"django_app_healthcheck_path": "/polls/'); import os; ('"},
+        "django_app_healthcheck_path: \"/polls/'); import os; ('\" is not a URL path", "Check the values that land in files",
+        "__django_app_value_problems"),
+    "django_app-config-dir-etc": Bad(
+        "django_app", {"django_app_config_dir": "/etc"},
+        "django_app_config_dir: '/etc' is a system directory", "Check the values that land in files",
+        "__django_app_value_problems"),
+    "django_app-config-dir-dotdot": Bad(
+        "django_app", {"django_app_config_dir": "/etc/djangoops/../../root"},
+        "django_app_config_dir: '/etc/djangoops/../../root' holds '..'", "Check the values that land in files",
+        "__django_app_value_problems"),
+    "django_app-extra-env-debug": Bad(
+        "django_app", {"django_app_extra_env": {"DEBUG": "True"}},
+        "django_app_extra_env sets DEBUG, which the role manages (from django_app_debug)",
+        "Check that no extra env key overrides a managed one", "__django_app_shadowed"),
+    "django_app-extra-env-secret-key": Bad(
+        "django_app", {"django_app_extra_env": {"DJANGO_SECRET_KEY": "x" * 60}},
+        "django_app_extra_env sets DJANGO_SECRET_KEY, which the role manages", "Check that no extra env key overrides a managed one",
+        "__django_app_shadowed"),
+    "django_app-extra-env-newline": Bad(
+        "django_app", {"django_app_extra_env": {"SENTRY_DSN": "x\nDEBUG=True"}},
+        "django_app_extra_env values[0]: holds a newline", "Check the values that land in files", "__django_app_value_problems"),
+    "django_app-extra-env-bad-key": Bad(
+        "django_app", {"django_app_extra_env": {"MY KEY": "x"}},
+        "django_app_extra_env keys[0]: 'MY KEY' is not an environment variable name", "Check the values that land in files",
+        "__django_app_value_problems"),
+    "django_app-environment-prod": Bad(
+        "django_app", {"django_app_environment": "prod"},
+        "django_app_environment must be one of", SPEC_TASK, None),
+    "django_app-wildcard-host-in-production": Bad(
+        "django_app", {"django_app_allowed_hosts": ["www.example.com", ".example.com", "*.example.com"]},
+        "django_app_allowed_hosts[2]: '*.example.com': Django matches subdomains with a leading dot", "Check the values that land in files",
+        "__django_app_value_problems"),
+    "django_app-database-host-newline": Bad(
+        "django_app", {"django_app_database_host": "db.example.com\nDEBUG=True"},
+        "django_app_database_host: holds a newline", "Check the values that land in files", "__django_app_value_problems"),
+    "django_app-multiline-secret": Bad(
+        "django_app", {"django_app_database_password": "db-password\nDEBUG=True"},
+        "django_app_database_password hold a newline or control character", "Check that the secrets fit on one line of the env file",
+        None),
+    "django_app-container-name-with-space": Bad(
+        "django_app", {"django_app_name": "my polls"},
+        "django_app_name: 'my polls' is not a container name", "Check the values that land in files", "__django_app_value_problems"),
+    "nginx_proxy-body-size-with-a-directive": Bad(
+        "nginx_proxy", {"nginx_proxy_client_max_body_size": "25m; autoindex on"},
+        "nginx_proxy_client_max_body_size: '25m; autoindex on' is not an Nginx size", "Check the values that land in the Nginx",
+        "__nginx_proxy_value_problems"),
+    "nginx_proxy-certificate-name-path": Bad(
+        "nginx_proxy", {"nginx_proxy_certificate_name": "../../etc/ssl/private"},
+        "nginx_proxy_certificate_name: '../../etc/ssl/private' is not a certificate name", "Check the values that land in the Nginx",
+        "__nginx_proxy_value_problems"),
+    "nginx_proxy-upstream-name-with-brace": Bad(
+        "nginx_proxy", {"nginx_proxy_upstream_name": "django { }"},
+        "nginx_proxy_upstream_name: 'django { }' is not a name", "Check the values that land in the Nginx",
+        "__nginx_proxy_value_problems"),
+    "nginx_proxy-config-dir-etc": Bad(
+        "nginx_proxy", {"nginx_proxy_config_dir": "/etc/"},
+        "nginx_proxy_config_dir: '/etc/' is a system directory", "Check the values that land in the Nginx",
+        "__nginx_proxy_value_problems"),
+    "certbot-renew-minute-60": Bad(
+        "certbot", {"certbot_renew_minute": 60},
+        "certbot_renew_minute: 60 is not a schedule minute", "Check the values that land in certificates",
+        "__certbot_value_problems"),
+    "certbot-renew-hour-24": Bad(
+        "certbot", {"certbot_renew_hour": "3,24"},
+        "certbot_renew_hour: '3,24' is not a schedule hour", "Check the values that land in certificates",
+        "__certbot_value_problems"),
+    "certbot-domain-with-trailing-space": Bad(
+        "certbot", {"certbot_domains": ["www.example.com "]},
+        "certbot_domains[0]: 'www.example.com ' is not a DNS name", "Check the values that land in certificates",
+        "__certbot_value_problems"),
+    "certbot-cert-name-path": Bad(
+        "certbot", {"certbot_cert_name": "a/b"},
+        "certbot_cert_name: 'a/b' is not a certificate name", "Check the values that land in certificates",
+        "__certbot_value_problems"),
+    "ufw_docker-allow-all": Bad(
+        "ufw_docker", {"ufw_docker_extra_allowed_sources": ["0.0.0.0/0"]},
+        "ufw_docker_extra_allowed_sources[0]: '0.0.0.0/0' admits every address", "Check the allowed sources",
+        "__ufw_docker_source_problems"),
+    "ufw_docker-allow-all-ipv6": Bad(
+        "ufw_docker", {"ufw_docker_extra_allowed_sources": ["::/0"]},
+        "set ufw_docker_allow_all_sources: true", "Check the allowed sources", "__ufw_docker_source_problems"),
+    "ufw_docker-cidr-that-does-not-parse": Bad(
+        "ufw_docker", {"ufw_docker_extra_allowed_sources": ["10.0.0.0/33"]},
+        "ufw_docker_extra_allowed_sources[0]: '10.0.0.0/33' is not an IP address or network", "Check the allowed sources",
+        "__ufw_docker_source_problems"),
     "site-port-out-of-range": Bad(
         "site", {"site_app_port": 70000},
         "site_app_port must be 1-65535 (got 70000)", "Check the site settings", "site_app_port"),
@@ -522,7 +610,7 @@ def test_an_absolute_static_ca_bundle_that_is_a_file_passes_validation(validatio
     run = validation.run("django_app", _with("django_app", {"django_app_static_ca_bundle": str(validation.inventory)}))
     assert run.returncode == 0, run.output
     # Both storage CA bundle checks ran and passed (and the site role's 4 tasks).
-    assert run.recap == {"ok": 8 + 4, "failed": 0, "skipped": 0}, run.output
+    assert run.recap == {"ok": 11 + 4, "failed": 0, "skipped": 0}, run.output
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,191 @@
+# Copyright: djangoops.fleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to this collection (leading underscore): no compatibility promise.
+
+"""The preflight's judgement of single setting values, by the kind of file they land in.
+
+Each check takes a value and returns ``None`` when it is fine, or a short text saying what is wrong
+and what to write instead. A value that reaches an Nginx file, the env file, UFW's after.rules, a
+unit or cron file, or Python source must not be able to change that file's structure: separators,
+braces, quotes, newlines and control characters are refused where the kind has no use for them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+import typing as t
+
+Check = t.Callable[[t.Any], t.Optional[str]]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A DNS name (RFC 1123 labels), optionally with a leading wildcard label.
+_DNS_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_NGINX_SIZE = re.compile(r"^[0-9]+[kKmMgG]?$")
+_URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,=:@%/-]*$")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LINEAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Directories the system owns: a role that makes its directory 0700 root's must never be given one.
+SYSTEM_DIRECTORIES = frozenset((
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt",
+    "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/etc/ssl", "/etc/ssh",
+    "/etc/systemd", "/etc/docker", "/usr/bin", "/usr/lib", "/usr/local", "/usr/local/bin", "/usr/sbin", "/var/lib",
+    "/var/lib/docker", "/var/log", "/var/run", "/var/tmp", "/var/www",
+))
+
+
+def _text(value: t.Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def dns_name(value: t.Any) -> str | None:
+    text = _text(value)
+    if text is None or not _DNS_NAME.match(text):
+        return "%r is not a DNS name (letters, digits and '-' in dot-separated labels, a leading '*.' allowed, no spaces)" % (value,)
+    return None
+
+
+def django_host(value: t.Any) -> str | None:
+    """An entry of Django's ALLOWED_HOSTS: a DNS name, or '.example.com' for a domain and its subdomains."""
+    text = _text(value)
+    if text == "*" or (text is not None and text.startswith(".") and dns_name(text[1:]) is None):
+        return None  # "*" is Django's own syntax; the production checks refuse it
+    if text is not None and text.startswith("*."):
+        return "%r: Django matches subdomains with a leading dot: write %r" % (text, text[1:])
+    return dns_name(value)
+
+
+def nginx_size(value: t.Any) -> str | None:
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if text is None or not _NGINX_SIZE.match(text):
+        return "%r is not an Nginx size: a number with an optional k, m or g, such as 25m" % (value,)
+    return None
+
+
+def url_path(value: t.Any) -> str | None:
+    text = _text(value)
+    if text is None or not _URL_PATH.match(text) or "'" in text or "\\" in text:
+        return "%r is not a URL path: start with '/' and use letters, digits and - . _ ~ / %% only, such as /healthz/" % (value,)
+    return None
+
+
+def config_dir(value: t.Any) -> str | None:
+    """A directory the role owns (made 0700 and root's): absolute, normalised, not the system's."""
+    text = _text(value)
+    if text is None or not text.startswith("/"):
+        return "%r is not an absolute path: write a directory of its own such as /etc/djangoops/polls" % (value,)
+    if _CONTROL.search(text) or any(part == ".." for part in text.split("/")):
+        return "%r holds '..' or a control character: write the directory's plain absolute path" % (value,)
+    normalised = posixpath.normpath(text)
+    if normalised in SYSTEM_DIRECTORIES:
+        return "%r is a system directory the role would take over: use a directory of its own below it, such as %s/djangoops" % (
+            value, normalised.rstrip("/"))
+    return None
+
+
+def source(value: t.Any) -> str | None:
+    """An address or network (CIDR) for a firewall rule."""
+    text = _text(value)
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except (TypeError, ValueError):
+        return "%r is not an IP address or network: write one such as 10.0.0.5 or 10.0.0.0/24" % (value,)
+    return None
+
+
+def bounded_source(value: t.Any) -> str | None:
+    """An address or network that is not everyone."""
+    problem = source(value)
+    if problem is None and ipaddress.ip_network(value, strict=False).prefixlen == 0:
+        return "%r admits every address on the internet: name the networks that need the app port" % (value,)
+    return problem
+
+
+def env_key(value: t.Any) -> str | None:
+    text = _text(value)
+    if text is None or not _ENV_KEY.match(text):
+        return "%r is not an environment variable name: letters, digits and '_', not starting with a digit" % (value,)
+    return None
+
+
+def one_line(value: t.Any) -> str | None:
+    """A value written on one line of a file (the env file): no newline or control character."""
+    if isinstance(value, (dict, list)):
+        return "is a %s: write a string" % type(value).__name__
+    if _CONTROL.search(str(value)):
+        return "holds a newline or control character, which would start another line of the file: write it on one line"
+    return None
+
+
+def identifier(value: t.Any) -> str | None:
+    text = _text(value)
+    if text is None or not _IDENTIFIER.match(text):
+        return "%r is not a name of letters, digits and '_' (not starting with a digit)" % (value,)
+    return None
+
+
+def lineage_name(value: t.Any) -> str | None:
+    text = _text(value)
+    if text is None or not _LINEAGE.match(text):
+        return "%r is not a certificate name: letters, digits, '.', '_' and '-', such as www.example.com" % (value,)
+    return None
+
+
+def container_name(value: t.Any) -> str | None:
+    """A Docker container name, also used as a directory name."""
+    text = _text(value)
+    if text is None or not _LINEAGE.match(text):
+        return "%r is not a container name: letters, digits, '.', '_' and '-', such as polls" % (value,)
+    return None
+
+
+def _number_list(value: t.Any, low: int, high: int, what: str) -> str | None:
+    items = str(value).split(",") if isinstance(value, (str, int)) and not isinstance(value, bool) else []
+    if not items or not all(item.strip().isdigit() and low <= int(item) <= high for item in items):
+        return "%r is not a %s: a number %d-%d or a comma-separated list of them, such as %d" % (value, what, low, high, low + 3)
+    return None
+
+
+def cron_hour(value: t.Any) -> str | None:
+    return _number_list(value, 0, 23, "schedule hour")
+
+
+def cron_minute(value: t.Any) -> str | None:
+    return _number_list(value, 0, 59, "schedule minute")
+
+
+def port(value: t.Any) -> str | None:
+    if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 65535:
+        return "%r is not a port: write a number 1-65535" % (value,)
+    return None
+
+
+CHECKS: dict[str, Check] = {
+    "dns_name": dns_name, "django_host": django_host, "nginx_size": nginx_size, "url_path": url_path,
+    "config_dir": config_dir, "source": source, "bounded_source": bounded_source, "env_key": env_key,
+    "one_line": one_line, "identifier": identifier, "lineage_name": lineage_name, "cron_hour": cron_hour,
+    "cron_minute": cron_minute, "port": port, "container_name": container_name,
+}
+
+
+class UnknownKind(ValueError):
+    """The role asked for a kind of check this module does not have."""
+
+
+def problems(settings: t.Mapping[str, t.Sequence[t.Any]]) -> list[str]:
+    """Problems of ``{variable: [kind, value]}``; a list value is checked item by item."""
+    found = []
+    for variable, (kind, value) in settings.items():
+        check = CHECKS.get(kind)
+        if check is None:
+            raise UnknownKind("no check of kind %r (for %s); known: %s" % (kind, variable, ", ".join(sorted(CHECKS))))
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for index, item in enumerate(values):
+            problem = check(item)
+            if problem is not None:
+                where = variable if not isinstance(value, (list, tuple)) else "%s[%d]" % (variable, index)
+                found.append("%s: %s" % (where, problem))
+    return found

@@ -1,0 +1,86 @@
+# Copyright (c) djangoops.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.djangoops.fleet.plugins.module_utils import _settings
+
+GOOD = [
+    ("dns_name", "www.example.com"), ("dns_name", "*.example.com"), ("dns_name", "localhost"),
+    ("django_host", ".example.com"), ("django_host", "*"), ("django_host", "polls.djangoops.test"),
+    ("nginx_size", "25m"), ("nginx_size", 1048576), ("nginx_size", "1G"), ("nginx_size", "0"),
+    ("url_path", "/polls/"), ("url_path", "/healthz"), ("url_path", "/"), ("url_path", "/a-b_c.d/~e%20"),
+    ("config_dir", "/etc/djangoops/polls"), ("config_dir", "/srv/polls"), ("config_dir", "/opt/app/config/"),
+    ("source", "10.0.0.5"), ("source", "10.0.0.0/8"), ("source", "2001:db8::/32"), ("source", "0.0.0.0/0"),
+    ("bounded_source", "192.168.0.0/16"), ("bounded_source", "2001:db8::1"),
+    ("env_key", "SENTRY_DSN"), ("env_key", "_X1"),
+    ("one_line", "https://sentry.example.com/1"), ("one_line", 42), ("one_line", "a b = c ; 'd'"),
+    ("identifier", "django"), ("identifier", "app_upstream2"),
+    ("lineage_name", "www.example.com"), ("lineage_name", "site-cert_2"),
+    ("cron_hour", "3,15"), ("cron_hour", 0), ("cron_hour", "23"), ("cron_minute", "17"), ("cron_minute", "0,30,59"),
+    ("port", 8000), ("port", "443"), ("port", 65535), ("container_name", "polls"), ("container_name", "edge-nginx.1"),
+]
+
+# (kind, value, words the problem must contain)
+BAD = [
+    ("dns_name", "www.example.com ", "not a DNS name"), ("dns_name", "bad name!", "not a DNS name"),
+    ("dns_name", "a;b.example.com", "not a DNS name"), ("dns_name", "", "not a DNS name"), ("dns_name", None, "not a DNS name"),
+    ("django_host", "* ", "not a DNS name"), ("django_host", "*.example.com", "write '.example.com'"),
+    ("nginx_size", "25m; autoindex on", "not an Nginx size"), ("nginx_size", "25 MB", "not an Nginx size"),
+    ("nginx_size", "-1", "not an Nginx size"), ("nginx_size", True, "not an Nginx size"),
+    ("url_path", "/polls/'); import os; ('", "not a URL path"), ("url_path", "polls/", "not a URL path"),
+    ("url_path", '/a"b', "not a URL path"), ("url_path", "/a\nb", "not a URL path"), ("url_path", "/a b", "not a URL path"),
+    ("config_dir", "/etc", "system directory"), ("config_dir", "/etc/", "system directory"), ("config_dir", "/", "system directory"),
+    ("config_dir", "/var/lib", "system directory"), ("config_dir", "/usr//local/", "system directory"),
+    ("config_dir", "/etc/djangoops/../../etc", "'..'"), ("config_dir", "etc/djangoops", "not an absolute path"),
+    ("config_dir", "/etc/djangoops\n", "control character"),
+    ("source", "anywhere", "not an IP address"), ("source", "10.0.0.0/33", "not an IP address"), ("source", "", "not an IP address"),
+    ("bounded_source", "0.0.0.0/0", "every address"), ("bounded_source", "::/0", "every address"),
+    ("bounded_source", "1.2.3.4/0", "every address"), ("bounded_source", "no", "not an IP address"),
+    ("env_key", "DEBUG MODE", "not an environment variable name"), ("env_key", "1X", "not an environment variable name"),
+    ("env_key", "A=B", "not an environment variable name"),
+    ("one_line", "x\nDEBUG=True", "newline"), ("one_line", "x\rY", "newline"), ("one_line", {"a": 1}, "write a string"),
+    ("identifier", "django app", "not a name"), ("identifier", "up;stream", "not a name"),
+    ("lineage_name", "../etc", "not a certificate name"), ("lineage_name", "www.example.com ", "not a certificate name"),
+    ("cron_hour", "24", "0-23"), ("cron_hour", "*", "0-23"), ("cron_hour", "3;15", "0-23"), ("cron_hour", "", "0-23"),
+    ("cron_minute", 60, "0-59"), ("cron_minute", "17\n* * * * * root id", "0-59"), ("cron_minute", True, "0-59"),
+    ("container_name", "polls app", "not a container name"), ("container_name", "../x", "not a container name"),
+    ("port", 0, "not a port"), ("port", 70000, "not a port"), ("port", "80; x", "not a port"), ("port", True, "not a port"),
+]
+
+
+@pytest.mark.parametrize("kind, value", GOOD, ids=lambda value: repr(value))
+def test_good_values_pass(kind: str, value: object) -> None:
+    assert _settings.CHECKS[kind](value) is None
+
+
+@pytest.mark.parametrize("kind, value, words", BAD, ids=lambda value: repr(value))
+def test_bad_values_are_named_with_what_to_write(kind: str, value: object, words: str) -> None:
+    problem = _settings.CHECKS[kind](value)
+    assert problem is not None and words in problem, problem
+
+
+def test_every_kind_is_tested_both_ways() -> None:
+    assert {kind for kind, _value in GOOD} == set(_settings.CHECKS) == {kind for kind, _value, _words in BAD}
+
+
+def test_problems_name_the_variable_and_the_list_index() -> None:
+    found = _settings.problems({
+        "nginx_proxy_client_max_body_size": ("nginx_size", "25m; autoindex on"),
+        "certbot_domains": ("dns_name", ["www.example.com", "example.com "]),
+        "django_app_healthcheck_path": ("url_path", "/polls/"),
+    })
+    assert found == [
+        "nginx_proxy_client_max_body_size: '25m; autoindex on' is not an Nginx size: a number with an optional k, m or g,"
+        " such as 25m",
+        "certbot_domains[1]: 'example.com ' is not a DNS name (letters, digits and '-' in dot-separated labels,"
+        " a leading '*.' allowed, no spaces)",
+    ]
+
+
+def test_an_unknown_kind_is_an_error_naming_it() -> None:
+    with pytest.raises(_settings.UnknownKind, match="no check of kind 'dns' .for x"):
+        _settings.problems({"x": ("dns", "a")})
