@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
 import subprocess
@@ -69,3 +70,79 @@ def test_missing_group_is_named_before_any_host_is_contacted():
     assert run.returncode != 0, output
     assert "one host in group 'app_servers' (site_app_group" in output
     assert re.findall(r"^PLAY \[(.+?)\]", run.stdout, re.M) == ["Preflight | site settings and groups"]
+
+
+# Bad input of every kind, as users write it, for the four roles and the site settings: each must stop
+# playbooks/preflight.yml before it asks any Docker engine (so before any connection that could change
+# a host), naming the variable. (case id: (extra vars, words the error must hold))
+BAD_INPUTS = {
+    "site-port-zero": ({"site_app_port": 0}, "site_app_port must be 1-65535"),
+    "site-name-trailing-space": ({"site_server_names": ["polls.djangoops.test "]}, "site_server_names must list DNS names"),
+    "site-group-with-colon": ({"site_app_group": "web:db"}, "site_app_group and site_proxy_group must be inventory group names"),
+    "site-address-var-with-dash": ({"site_private_address_var": "private-address"}, "site_private_address_var"),
+    "site-certificate-name-path": ({"site_certificate_name": "../x"}, "site_certificate_name must be a plain name"),
+    "site-missing-group": ({"site_proxy_group": "edge"}, "one in group 'edge' (site_proxy_group"),
+    "app-short-secret": ({"django_app_secret_key": "too-short"}, "django_app_secret_key must be at least 50"),
+    "app-placeholder-secret": ({"django_app_secret_key": "django-insecure-" + "x1y2z3" * 9}, "no placeholder"),
+    "app-port-as-text": ({"django_app_published_port": "eighty"}, "django_app_published_port"),
+    "app-debug-in-production": ({"django_app_debug": True}, "django_app_debug must be false"),
+    "app-star-host": ({"django_app_allowed_hosts": ["*"]}, "instead of '*'"),
+    "app-wildcard-host": ({"django_app_allowed_hosts": ["*.djangoops.test"]}, "Django matches subdomains with a leading dot"),
+    "app-environment-prod": ({"django_app_environment": "prod"}, "django_app_environment must be one of"),
+    "app-extra-env-debug": ({"django_app_extra_env": {"DEBUG": "True"}}, "django_app_extra_env sets DEBUG"),
+    "app-extra-env-hosts": ({"django_app_extra_env": {"DJANGO_ALLOWED_HOSTS": "*"}}, "django_app_extra_env sets DJANGO_ALLOWED_HOSTS"),
+    "app-extra-env-newline": ({"django_app_extra_env": {"NOTE": "a\nDEBUG=True"}}, "django_app_extra_env values[0]: holds a newline"),
+    "app-extra-env-bad-key": ({"django_app_extra_env": {"A B": "1"}}, "'A B' is not an environment variable name"),
+    "app-healthcheck-quote": ({"django_app_healthcheck_path": "/polls/'); import os; ('"}, "django_app_healthcheck_path"),
+    "app-healthcheck-relative": ({"django_app_healthcheck_path": "polls/"}, "django_app_healthcheck_path: 'polls/' is not a URL path"),
+    "app-config-dir-etc": ({"django_app_config_dir": "/etc"}, "django_app_config_dir: '/etc' is a system directory"),
+    "app-config-dir-dotdot": ({"django_app_config_dir": "/etc/djangoops/../../usr"}, "holds '..'"),
+    "app-name-with-space": ({"django_app_name": "my polls"}, "django_app_name: 'my polls' is not a container name"),
+    "app-database-host-newline": ({"django_app_database_host": "db\nDEBUG=True"}, "django_app_database_host: holds a newline"),
+    "app-secret-with-newline": ({"django_app_database_password": "pw\nDEBUG=True"}, "django_app_database_password hold a newline"),
+    "app-csrf-http-origin": ({"django_app_csrf_trusted_origins": ["http://polls.djangoops.test"]}, "django_app_csrf_trusted_origins"),
+    "app-loglevel": ({"django_app_loglevel": "verbose"}, "django_app_loglevel must be one of"),
+    "app-relative-ca-bundle": ({"django_app_static_ca_bundle": "lab-ca.pem"}, "django_app_static_ca_bundle 'lab-ca.pem' is a relative path"),
+    "app-admin-without-password": ({"django_app_admin_password": ""}, "django_app_admin_password (12+ characters) is required"),
+    "proxy-size-with-directive": ({"nginx_proxy_client_max_body_size": "25m; autoindex on"}, "nginx_proxy_client_max_body_size"),
+    "proxy-bad-server-name": ({"nginx_proxy_server_names": ["polls.djangoops.test;"]}, "nginx_proxy_server_names must list DNS names"),
+    "proxy-upstream-name-brace": ({"nginx_proxy_upstream_name": "django{"}, "nginx_proxy_upstream_name: 'django{' is not a name"),
+    "proxy-config-dir-etc": ({"nginx_proxy_config_dir": "/etc"}, "nginx_proxy_config_dir: '/etc' is a system directory"),
+    "proxy-preload-without-subdomains": ({"nginx_proxy_hsts_preload": True}, "nginx_proxy_hsts_preload needs"),
+    "proxy-tls-profile": ({"nginx_proxy_tls_profile": "old"}, "nginx_proxy_tls_profile must be one of"),
+    "proxy-to-themselves": ({"nginx_proxy_upstream_groups": ["nginx_proxy"]}, "holds hosts that are not app servers"),
+    "proxy-upstream-port-mismatch": ({"nginx_proxy_upstream_port": 9000}, "the proxies send to port 9000"),
+    "cert-name-nginx-never-reads": ({"certbot_cert_name": "other.djangoops.test"}, "Certbot obtains other.djangoops.test"),
+    "cert-domain-trailing-space": ({"certbot_domains": ["polls.djangoops.test "]}, "certbot_domains[0]: 'polls.djangoops.test '"),
+    "cert-renew-minute-60": ({"certbot_renew_minute": 60}, "certbot_renew_minute: 60 is not a schedule minute"),
+    "cert-renew-hour-24": ({"certbot_renew_hour": "3,24"}, "certbot_renew_hour: '3,24' is not a schedule hour"),
+    "cert-renew-before-two": ({"certbot_renew_before": 2}, "certbot_renew_before must be a fraction"),
+    "cert-http-directory": ({"certbot_staging_directory": "http://198.51.100.31:14000/dir"}, "two different https:// ACME"),
+    "cert-issuer-not-a-proxy": ({"certbot_issuer": "app1"}, "certbot_issuer ('app1') must be a host of the"),
+    "firewall-allow-all": ({"ufw_docker_extra_allowed_sources": ["0.0.0.0/0"]}, "ufw_docker_extra_allowed_sources[0]: '0.0.0.0/0'"),
+    "firewall-bad-cidr": ({"ufw_docker_extra_allowed_sources": ["10.0.0.0/33"]}, "'10.0.0.0/33' is not an IP address"),
+    "firewall-misses-app-port": ({"ufw_docker_ports": [8001]}, "but the firewall closes only [8001]"),
+    "firewall-ssh-rule": ({"ufw_docker_ssh_rule": "deny"}, "ufw_docker_ssh_rule must be one of"),
+}
+
+
+def _preflight(case: tuple[dict, str]) -> subprocess.CompletedProcess:
+    return run_playbook("playbooks/preflight.yml", "-e", json.dumps(case[0]))
+
+
+def test_bad_inputs_of_every_kind_stop_the_preflight_and_change_no_host(lab):
+    """Each case alone, three at a time; the lab's servers are compared before and after all of them."""
+    assert len(BAD_INPUTS) >= 40
+    before = _lab_state(lab)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        runs = dict(zip(BAD_INPUTS, pool.map(_preflight, BAD_INPUTS.values())))
+    wrong = []
+    for case, run in runs.items():
+        output = " ".join((run.stdout + run.stderr).split())
+        words = BAD_INPUTS[case][1]
+        if run.returncode == 0 or words not in output or "TASK [Ask the Docker engine for its version]" in run.stdout:
+            wrong.append("%s: rc=%d, %r %s in the output%s" % (
+                case, run.returncode, words, "found" if words in output else "NOT found",
+                "; it reached the Docker engines" if "Ask the Docker engine" in run.stdout else ""))
+    assert wrong == [], "\n".join(wrong)
+    assert _lab_state(lab) == before
