@@ -200,6 +200,8 @@ def served_vars(lab: lab_plan.Lab, servers: int, *, worker_class: str, cpus: flo
         "django_app_cpus": cpus,
         "django_app_extra_env": env,
         "ufw_docker_extra_allowed_sources": [lab.client_address],
+        # The client is on the public network; the app port is published on the private address by default.
+        "django_app_published_address": "0.0.0.0",
         "nginx_proxy_upstream_drain": [server.name for server in lab.app_servers[servers:]],
     }
 

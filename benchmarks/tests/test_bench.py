@@ -69,6 +69,7 @@ def test_served_vars_drain_the_servers_not_measured(lab, servers, drained):
         "django_app_cpus": 0.25,
         "django_app_extra_env": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "4"},
         "ufw_docker_extra_allowed_sources": ["198.51.100.40"],
+        "django_app_published_address": "0.0.0.0",
         "nginx_proxy_upstream_drain": drained,
     }
 

@@ -26,6 +26,7 @@ _DNS_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[
 _NGINX_SIZE = re.compile(r"^[0-9]+[kKmMgG]?$")
 _URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,=:@%/-]*$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CHECK_ID = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*\.[A-Z][0-9]{3}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LINEAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Directories the system owns: a role that makes its directory 0700 root's must never be given one.
@@ -104,6 +105,25 @@ def bounded_source(value: t.Any) -> str | None:
     return problem
 
 
+def bind_address(value: t.Any) -> str | None:
+    """A host address to publish a port on (Docker takes no host name or network there)."""
+    text = _text(value)
+    try:
+        ipaddress.ip_address(text)
+    except (TypeError, ValueError):
+        return ("%r is not an IP address: write one of this server's addresses (its private one), or 0.0.0.0 for"
+                " every address" % (value,))
+    return None
+
+
+def check_id(value: t.Any) -> str | None:
+    """A Django system check id, as SILENCED_SYSTEM_CHECKS names them."""
+    text = _text(value)
+    if text is None or not _CHECK_ID.match(text):
+        return "%r is not a Django check id: write one such as security.W018" % (value,)
+    return None
+
+
 def env_key(value: t.Any) -> str | None:
     text = _text(value)
     if text is None or not _ENV_KEY.match(text):
@@ -168,6 +188,7 @@ CHECKS: dict[str, Check] = {
     "config_dir": config_dir, "source": source, "bounded_source": bounded_source, "env_key": env_key,
     "one_line": one_line, "identifier": identifier, "lineage_name": lineage_name, "cron_hour": cron_hour,
     "cron_minute": cron_minute, "port": port, "container_name": container_name,
+    "bind_address": bind_address, "check_id": check_id,
 }
 
 

@@ -64,8 +64,9 @@ build client djangoops-lab/client:bookworm
 build python djangoops-lab/python:bookworm
 build nginx djangoops-lab/nginx:bookworm
 build certbot djangoops-lab/certbot:bookworm
-# Two releases of the example app (1.1.0 adds a migration), and a third whose
-# Gunicorn listens on the wrong port: migrations and collectstatic work, the health check fails.
+# Two releases of the example app (1.1.0 adds a migration), a third whose Gunicorn listens on the
+# wrong port (migrations and collectstatic work, the health check fails), and a fourth that reads
+# DEBUG from the env file as the seed tutorial's app does (Django's deploy checks must stop it).
 build_polls() {  # version, build context, extra docker build arguments...
   version=$1 context=$2
   shift 2
@@ -82,4 +83,5 @@ build_polls 1.0.0 "$here/../../examples/polls"
 build_polls deps "$here/../../examples/polls" --target deps
 build_polls 1.1.0 "$here/images/polls-next"
 build_polls 1.2.0 "$here/images/polls-broken"
+build_polls 1.0.1 "$here/images/polls-seed-debug"
 log "Lab images ready"

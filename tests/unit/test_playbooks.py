@@ -52,8 +52,8 @@ def test_no_play_is_defined_twice() -> None:
 
 
 @pytest.mark.parametrize("playbook, imported", [
-    ("site.yml", ["preflight.yml", "release.yml"]),
-    ("deploy.yml", ["preflight.yml", "release.yml"]),
+    ("site.yml", ["preflight.yml", "lock.yml", "release.yml", "unlock.yml"]),
+    ("deploy.yml", ["preflight.yml", "lock.yml", "release.yml", "unlock.yml"]),
     ("rollback.yml", ["deploy.yml"]),
 ])
 def test_the_release_is_imported_not_copied(playbook: str, imported: list[str]) -> None:
@@ -62,6 +62,23 @@ def test_the_release_is_imported_not_copied(playbook: str, imported: list[str]) 
     release_plays = {body for where, body in _bodies() if where.startswith("release.yml")}
     assert release_plays and not any(
         body in release_plays for where, body in _bodies() if not where.startswith("release.yml"))
+
+
+@pytest.mark.parametrize("playbook", ["site.yml", "deploy.yml"])
+def test_the_fleet_lock_is_taken_right_after_the_preflight_and_released_last(playbook: str) -> None:
+    imports = _imports(playbook)
+    assert imports[:2] == ["preflight.yml", "lock.yml"] and imports[-1] == "unlock.yml"
+    last = yaml.safe_load((PLAYBOOKS / playbook).read_text())[-1]
+    assert last.get("ansible.builtin.import_playbook") == "unlock.yml"
+
+
+def test_renew_takes_the_lock_after_its_checks_and_releases_it_last() -> None:
+    tasks = yaml.safe_load((PLAYBOOKS / "renew.yml").read_text())[-1]["tasks"]
+    states = [task.get("vars", {}).get("site_lock_state") for task in tasks]
+    locked = states.index("present")
+    assert states[-1] == "absent" and locked == len(tasks) - 3
+    assert all(task["ansible.builtin.include_role"].get("tasks_from") in ("validate", "published")
+               for task in tasks[:locked])
 
 
 def _hosts(play: dict) -> t.Any:

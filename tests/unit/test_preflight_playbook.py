@@ -50,8 +50,11 @@ GOOD = {
 
 CASES = {
     "firewall-misses-the-app-port": (
-        {"django_app_published_port": 8081}, "Check that the firewall covers the app port",
+        {"django_app_published_port": 8081}, "Check that the firewall covers the app port and the proxies can reach it",
         "the app is published on port 8081 (django_app_published_port) but the firewall closes only [8000]"),
+    "app-published-where-no-proxy-connects": (
+        {"django_app_published_address": "192.0.2.99"}, "Check that the firewall covers the app port and the proxies can reach it",
+        "the app is published on 192.0.2.99 (django_app_published_address) but the proxies connect to 192.0.2.11"),
     "certificate-nginx-never-reads": (
         {"certbot_cert_name": "other.example.com"}, "Check that Nginx, Certbot and the app servers agree",
         "Nginx serves the certificate www.example.com (nginx_proxy_certificate_name) but Certbot obtains other.example.com"),
@@ -86,7 +89,7 @@ def test_roles_that_disagree_stop_the_preflight(tmp_path: pathlib.Path, isolated
     run = _run(tmp_path, isolated_ansible_env(tmp_path), ansible_playbook, overrides)
     output = run.stdout + run.stderr
     assert run.returncode != 0, output
-    assert [name for name in FAILED_TASK.findall(run.stdout)] == [task], output
+    assert FAILED_TASK.findall(run.stdout) == [task], output
     assert message in " ".join(output.split()), output
     assert "Ask the Docker engine" not in run.stdout, output
 

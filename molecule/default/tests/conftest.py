@@ -181,6 +181,26 @@ class Client:
         assert out.rc == 0, self.run("cat /tmp/djangoops-load.log").stdout
         return json.loads(out.stdout)
 
+    def start_probe(self, targets: list[str], *, max_seconds: int = 900) -> None:
+        """Start tests/lab/files/probe.py on the client: a TCP connection to every address:port every
+        100 ms, each accepted one recorded, until stop_probe (bounded: max_seconds)."""
+        subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "probe.py"),
+                        "djangoops-lab-client:/tmp/djangoops-probe.py"], check=True)
+        self.run("rm -f /tmp/djangoops-probe.stop /tmp/djangoops-probe.json")
+        command = (f"python3 /tmp/djangoops-probe.py --targets {','.join(targets)} --max-seconds {max_seconds}"
+                   " --stop /tmp/djangoops-probe.stop --out /tmp/djangoops-probe.json")
+        self.host.run("nohup sh -c %s >/tmp/djangoops-probe.log 2>&1 &", command)
+
+    def stop_probe(self) -> dict:
+        """Stop the probe; its record: rounds, per target the answered/refused/silent counts, answers."""
+        self.run("touch /tmp/djangoops-probe.stop")
+        for _attempt in range(30):
+            out = self.run("cat /tmp/djangoops-probe.json")
+            if out.rc == 0 and json.loads(out.stdout)["done"]:
+                return json.loads(out.stdout)
+            time.sleep(1)
+        raise AssertionError("the probe did not finish: " + self.run("cat /tmp/djangoops-probe.log").stdout)
+
     def served_serial(self, proxy: str) -> str:
         """Serial of the certificate a proxy presents for the site's name."""
         out = self.run(
@@ -197,14 +217,39 @@ def client(lab: Lab) -> Client:
     return Client(lab)
 
 
-def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inventories/lab",)) -> subprocess.CompletedProcess:
-    """Run a playbook of this project with its own ansible.cfg, as `make` does; output uncoloured."""
+def _playbook_command(playbook: str, args: tuple[str, ...], inventories: tuple[str, ...]) -> tuple[list[str], dict]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     command = ["ansible-playbook", *(arg for inventory in inventories for arg in ("-i", str(PROJECT / inventory)))]
-    return subprocess.run(
-        [*command, str(PROJECT / playbook), *args],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )
+    return [*command, str(PROJECT / playbook), *args], env
+
+
+def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inventories/lab",)) -> subprocess.CompletedProcess:
+    """Run a playbook of this project with its own ansible.cfg, as `make` does; output uncoloured."""
+    command, env = _playbook_command(playbook, args, inventories)
+    return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+class StartedPlaybook:
+    """A playbook run in the background (its own process group), its output in a file."""
+
+    def __init__(self, playbook: str, *args: str, inventories: tuple[str, ...] = ("inventories/lab",)) -> None:
+        command, env = _playbook_command(playbook, args, inventories)
+        self._output = open(LAB_DIR / ("run-%d.log" % time.monotonic_ns()), "w+", encoding="utf-8")
+        self.process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=self._output, stderr=subprocess.STDOUT,
+                                        text=True, start_new_session=True)
+
+    def wait(self, timeout: int = 600) -> subprocess.CompletedProcess:
+        returncode = self.process.wait(timeout=timeout)
+        self._output.seek(0)
+        output = self._output.read()
+        self._output.close()
+        os.unlink(self._output.name)
+        return subprocess.CompletedProcess(self.process.args, returncode, output, "")
+
+    def kill(self) -> subprocess.CompletedProcess:
+        """SIGKILL to the whole run (ansible-playbook and its workers), as a crash or `kill -9` would."""
+        os.killpg(self.process.pid, 9)
+        return self.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -40,10 +40,12 @@ def _check_only_proxies_reach_the_app(client, lab, *, ports: str = f"22,80,443,{
     assert _open_ports(client, lab.proxy_public, ports) == [22, 80, 443]
 
 
-def _wait_until_serving(name: str) -> None:
+def _wait_until_serving(name: str, lab) -> None:
     app = server(name)
+    # The app port is published on the server's private address only.
+    url = f"http://{lab.app_servers[name]['private_address']}:{APP_PORT}/polls/"
     for _attempt in range(60):
-        if app.run("curl -sf -o /dev/null --max-time 2 http://127.0.0.1:8000/polls/ -H 'Host: polls.djangoops.test'").rc == 0:
+        if app.run(f"curl -sf -o /dev/null --max-time 2 {url} -H 'Host: {lab.domain}'").rc == 0:
             return
         time.sleep(1)
     pytest.fail(f"{name}: the app did not come back")
@@ -56,7 +58,7 @@ def app1_serving(lab):
     if server("app1").run("docker inspect -f '{{.State.Running}}' polls").stdout.strip() != "true":
         converged = run_playbook("playbooks/site.yml", "--limit", "app1,proxy1,localhost")
         assert converged.returncode == 0, converged.stdout + converged.stderr
-    _wait_until_serving("app1")
+    _wait_until_serving("app1", lab)
 
 
 @pytest.fixture()
@@ -81,7 +83,7 @@ def test_rules_survive_recreating_the_app_container(client, lab, app1_serving):
     server("app1").check_output("docker rm -f polls")
     converged = run_playbook("playbooks/site.yml", "--limit", "app1,proxy1,localhost")
     assert converged.returncode == 0, converged.stdout + converged.stderr
-    _wait_until_serving("app1")
+    _wait_until_serving("app1", lab)
     _check_only_proxies_reach_the_app(client, lab)
 
 
@@ -93,7 +95,7 @@ def test_rules_survive_restarting_docker(client, lab, app1_serving):
         time.sleep(1)
         if app1.run("docker info --format '{{.ServerVersion}}'").rc == 0:
             break
-    _wait_until_serving("app1")
+    _wait_until_serving("app1", lab)
     _check_only_proxies_reach_the_app(client, lab)
 
 
@@ -121,7 +123,11 @@ def test_state_absent_removes_the_block_and_present_restores_it(client, lab, app
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert "DJANGOOPS.FLEET UFW-DOCKER" not in app2.file("/etc/ufw/after.rules").content_string
     assert "--ctorigdstport" not in app2.check_output("iptables -S DOCKER-USER")
-    assert _open_ports(client, lab.app_servers["app2"]["ansible_host"], str(APP_PORT)) == [APP_PORT]
+    # Without the block, a private neighbour reaches the app; the public address still does not
+    # answer, the port being published on the private address only.
+    neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
+    assert _answers(neighbour, lab.app_servers["app2"]["private_address"], lab)
+    assert _open_ports(client, lab.app_servers["app2"]["ansible_host"], str(APP_PORT)) == []
 
     restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")
     assert restored.returncode == 0, restored.stdout + restored.stderr

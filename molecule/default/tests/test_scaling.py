@@ -1,19 +1,35 @@
-"""Scaling out and draining: a third app server joins the upstream by inventory alone, and a
+"""Scaling out and draining: a third app server joins the upstream by inventory alone, its app port
+never answering on a public address while it converges (even when that converge fails), and a
 drained server leaves the rotation while a client polling the site sees no failed request."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
+import subprocess
 import time
 
 import pytest
+import yaml
 
-from conftest import run_playbook
+from conftest import PROJECT, run_playbook
 
 
 pytestmark = pytest.mark.changes_lab
 
 WITH_APP3 = ("inventories/lab", "tests/lab/inventory-app3.yml")
+# The name of each task that failed in an ansible-playbook output.
+FAILED_TASK = re.compile(r"^TASK \[([^\]\n]*)\][^\n]*\n(?:(?!^TASK \[).)*?^fatal: ", re.MULTILINE | re.DOTALL)
+
+
+@dataclasses.dataclass
+class Joined:
+    converged: subprocess.CompletedProcess
+    failed_first: subprocess.CompletedProcess
+    probe: dict
+    probed: list
+    port: int
 
 
 def _served_by(client, lab, count: int) -> list[str]:
@@ -24,22 +40,58 @@ def _served_by(client, lab, count: int) -> list[str]:
     return re.findall(r"(?im)^x-served-by:\s*(\S+)", client.run(loop).stdout)
 
 
-@pytest.fixture(scope="module")
-def app3(lab):
-    """Create app3 in the lab and converge with it; afterwards converge the proxies back without it."""
+def _fresh_app3() -> None:
+    """app3 as a new server: its container and its Docker engine's state (a volume of the lab's) created anew."""
+    subprocess.run(["docker", "rm", "-f", "djangoops-lab-app3"], check=False, capture_output=True)
+    subprocess.run(["docker", "volume", "rm", "-f", "djangoops-lab-app3-docker"], check=False, capture_output=True)
     created = run_playbook("tests/lab/up.yml", inventories=WITH_APP3)
     assert created.returncode == 0, created.stdout + created.stderr
+
+
+@pytest.fixture(scope="module")
+def app3(lab, client):
+    """app3 joins as a new server would: created fresh and converged, first with a certificate request
+    that fails (a name no DNS record points at), then fresh again and converged for good; the public
+    address of every app server is probed every 100 ms throughout. Afterwards the proxies are converged
+    back without it."""
+    app3_public = yaml.safe_load((PROJECT / WITH_APP3[1]).read_text())["all"]["children"]["django_app"]["hosts"]["app3"]["ansible_host"]
+    publics = [app["ansible_host"] for app in lab.app_servers.values()] + [app3_public]
+    port = lab.all_vars.get("site_app_port", 8000)
     # Only the new server and the proxies (whose upstream gains it) have anything to do.
-    converged = run_playbook("playbooks/site.yml", "--limit", "app3,nginx_proxy,localhost", inventories=WITH_APP3)
+    limit = ("--limit", "app3,nginx_proxy,localhost")
+
+    _fresh_app3()
+    client.start_probe([f"{address}:{port}" for address in publics])
+    try:
+        unresolvable = json.dumps({"certbot_domains": [lab.domain, "no-record." + lab.domain]})
+        failed = run_playbook("playbooks/site.yml", *limit, "-e", unresolvable, inventories=WITH_APP3)
+        _fresh_app3()
+        converged = run_playbook("playbooks/site.yml", *limit, inventories=WITH_APP3)
+    finally:
+        probe = client.stop_probe()
+    assert failed.returncode != 0, failed.stdout
+    assert FAILED_TASK.findall(failed.stdout) and all(task.startswith("djangoops.fleet.certbot")
+                                                      for task in FAILED_TASK.findall(failed.stdout)), failed.stdout
     assert converged.returncode == 0, converged.stdout + converged.stderr
-    yield converged
+    yield Joined(converged=converged, failed_first=failed, probe=probe, probed=publics, port=port)
     # The upstream without app3 (the container stays until the lab is torn down, out of the inventory).
     restored = run_playbook("playbooks/site.yml", "--limit", "nginx_proxy,localhost")
     assert restored.returncode == 0, restored.stdout + restored.stderr
 
 
+def test_a_new_server_never_answers_on_its_public_address_while_it_converges(app3):
+    counts = app3.probe["counts"]
+    print(f"probed {', '.join(app3.probed)} port {app3.port} in {app3.probe['rounds']} rounds"
+          f" over {app3.probe['seconds']} s: {counts}")
+    # Every 100 ms through two first converges (the failing one and the good one): hundreds of rounds.
+    assert app3.probe["rounds"] >= 300, app3.probe
+    assert set(counts) == {f"{address}:{app3.port}" for address in app3.probed}
+    assert app3.probe["answers"] == [], app3.probe["answers"]
+    assert all(count["answered"] == 0 for count in counts.values()), counts
+
+
 def test_third_app_server_joins_the_upstream(app3, client, lab):
-    assert re.search(r"^app3\s+: ok=\d+\s+changed=[1-9]", app3.stdout, re.M), app3.stdout
+    assert re.search(r"^app3\s+: ok=\d+\s+changed=[1-9]", app3.converged.stdout, re.M), app3.converged.stdout
     served = _served_by(client, lab, 30)
     assert set(served) == {"app1", "app2", "app3"}, served
 

@@ -310,16 +310,16 @@ GOOD = {
 }
 
 # Tasks that run when validation passes: include_role, the argument spec, then tasks/validate.yml.
-# Every role but site runs its dependency, the site role, first: its argument spec, its check and its
-# two add_host loops (the app servers, the proxies) add 4 ok.
+# Every role but site runs its dependency, the site role, first: its argument spec, its two checks (the
+# settings, the fleet lock) and its two add_host loops (the app servers, the proxies) add 5 ok.
 GOOD_RECAP = {
     # The two storage CA bundle checks are skipped while django_app_static_ca_bundle is empty.
-    "django_app": {"ok": 9 + 4, "failed": 0, "skipped": 2},
-    "nginx_proxy": {"ok": 4 + 4, "failed": 0, "skipped": 0},
+    "django_app": {"ok": 9 + 5, "failed": 0, "skipped": 2},
+    "nginx_proxy": {"ok": 4 + 5, "failed": 0, "skipped": 0},
     # The CA bundle check is skipped while certbot_acme_ca_bundle is empty.
-    "certbot": {"ok": 5 + 4, "failed": 0, "skipped": 1},
-    "ufw_docker": {"ok": 4 + 4, "failed": 0, "skipped": 0},
-    "site": {"ok": 3, "failed": 0, "skipped": 0},
+    "certbot": {"ok": 5 + 5, "failed": 0, "skipped": 1},
+    "ufw_docker": {"ok": 4 + 5, "failed": 0, "skipped": 0},
+    "site": {"ok": 4, "failed": 0, "skipped": 0},
 }
 
 SPEC_TASK = "Validating arguments against arg spec 'validate'"
@@ -610,7 +610,7 @@ def test_an_absolute_static_ca_bundle_that_is_a_file_passes_validation(validatio
     run = validation.run("django_app", _with("django_app", {"django_app_static_ca_bundle": str(validation.inventory)}))
     assert run.returncode == 0, run.output
     # Both storage CA bundle checks ran and passed (and the site role's 4 tasks).
-    assert run.recap == {"ok": 11 + 4, "failed": 0, "skipped": 0}, run.output
+    assert run.recap == {"ok": 11 + 5, "failed": 0, "skipped": 0}, run.output
 
 
 @pytest.mark.parametrize(

@@ -90,9 +90,13 @@ def _derivations() -> list[t.Any]:
     ]
 
 
+# The site role's own settings: the fleet lock, which the playbooks take through its entry point `lock`.
+SITE_OWN = {"site_lock_host", "site_lock_path", "site_lock_wait", "site_lock_lease", "site_lock_break"}
+
+
 def test_every_site_setting_is_shared() -> None:
     # A site setting no role derives from would be a setting that does nothing.
-    assert set(SHARED) == set(SITE_DEFAULTS)
+    assert set(SHARED) == set(SITE_DEFAULTS) - SITE_OWN
 
 
 @pytest.mark.parametrize("setting, value, variable, expected", _derivations())
@@ -113,6 +117,14 @@ def test_a_role_on_its_own_names_the_certificate_after_its_own_names() -> None:
     # No site_server_names: the certificate is named after the role's own first name.
     assert _resolve("certbot", "certbot_cert_name", {"certbot_domains": ["a.example.com"]}) == "a.example.com"
     assert _resolve("nginx_proxy", "nginx_proxy_certificate_name", {"nginx_proxy_server_names": ["b.example.com"]}) == "b.example.com"
+
+
+def test_the_app_port_is_published_on_the_private_address_where_one_is_known() -> None:
+    assert _resolve("django_app", "django_app_published_address", {"private_address": "10.87.0.11"}) == "10.87.0.11"
+    assert _resolve("django_app", "django_app_published_address",
+                    {"site_private_address_var": "vpc_ip", "vpc_ip": "fd00::11", "private_address": "10.0.0.1"}) == "fd00::11"
+    # No private address in the inventory: every address, closed by the firewall.
+    assert _resolve("django_app", "django_app_published_address", {}) == "0.0.0.0"
 
 
 def test_derivations_use_the_site_defaults_when_nothing_is_set() -> None:
@@ -148,7 +160,7 @@ def test_role_depends_on_the_site_role(role: str) -> None:
 # --- Roles meet at entry points, not internals -------------------------------------------------------
 
 # What a role may name of another: its published fact, and the arguments of its entry points.
-PUBLISHED = re.compile(r"^nginx_proxy_(published|drain_\w+)$")
+PUBLISHED = re.compile(r"^(nginx_proxy_(published|drain_\w+)|ufw_docker_published)$")
 ROLE_VARIABLE = re.compile(r"\b_*(%s)_[a-z0-9_]+" % "|".join(APP_ROLES))
 
 
@@ -189,6 +201,7 @@ def test_the_reference_finder_sees_what_it_must() -> None:
     assert ROLE_VARIABLE.search("{{ hostvars[item]['nginx_proxy_config_dir'] }}")
     assert not PUBLISHED.match("nginx_proxy_config_dir")
     assert PUBLISHED.match("nginx_proxy_published") and PUBLISHED.match("nginx_proxy_drain_hosts")
+    assert PUBLISHED.match("ufw_docker_published") and not PUBLISHED.match("ufw_docker_ports")
     assert "/etc/djangoops/nginx" in _owned_paths("nginx_proxy")
 
 

@@ -16,6 +16,8 @@ GOOD = [
     ("config_dir", "/etc/djangoops/polls"), ("config_dir", "/srv/polls"), ("config_dir", "/opt/app/config/"),
     ("source", "10.0.0.5"), ("source", "10.0.0.0/8"), ("source", "2001:db8::/32"), ("source", "0.0.0.0/0"),
     ("bounded_source", "192.168.0.0/16"), ("bounded_source", "2001:db8::1"),
+    ("check_id", "security.W018"), ("check_id", "fields.E300"), ("check_id", "myapp.checks.W001"),
+    ("bind_address", "10.87.0.11"), ("bind_address", "0.0.0.0"), ("bind_address", "fd00::11"),
     ("env_key", "SENTRY_DSN"), ("env_key", "_X1"),
     ("one_line", "https://sentry.example.com/1"), ("one_line", 42), ("one_line", "a b = c ; 'd'"),
     ("identifier", "django"), ("identifier", "app_upstream2"),
@@ -40,6 +42,8 @@ BAD = [
     ("source", "anywhere", "not an IP address"), ("source", "10.0.0.0/33", "not an IP address"), ("source", "", "not an IP address"),
     ("bounded_source", "0.0.0.0/0", "every address"), ("bounded_source", "::/0", "every address"),
     ("bounded_source", "1.2.3.4/0", "every address"), ("bounded_source", "no", "not an IP address"),
+    ("check_id", "W018", "not a Django check id"), ("check_id", "security.W018; rm", "not a Django check id"),
+    ("bind_address", "app1.internal", "not an IP address"), ("bind_address", "10.0.0.0/8", "not an IP address"),
     ("env_key", "DEBUG MODE", "not an environment variable name"), ("env_key", "1X", "not an environment variable name"),
     ("env_key", "A=B", "not an environment variable name"),
     ("one_line", "x\nDEBUG=True", "newline"), ("one_line", "x\rY", "newline"), ("one_line", {"a": 1}, "write a string"),
@@ -52,12 +56,12 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("kind, value", GOOD, ids=lambda value: repr(value))
+@pytest.mark.parametrize("kind, value", GOOD, ids=repr)
 def test_good_values_pass(kind: str, value: object) -> None:
     assert _settings.CHECKS[kind](value) is None
 
 
-@pytest.mark.parametrize("kind, value, words", BAD, ids=lambda value: repr(value))
+@pytest.mark.parametrize("kind, value, words", BAD, ids=repr)
 def test_bad_values_are_named_with_what_to_write(kind: str, value: object, words: str) -> None:
     problem = _settings.CHECKS[kind](value)
     assert problem is not None and words in problem, problem
