@@ -69,6 +69,9 @@ attributes:
     details: Reports who holds the lock and what would be done, and writes nothing.
   diff_mode:
     support: none
+  idempotent:
+    support: partial
+    details: Taking a free lock and releasing one's own change the lock file; renewing only refreshes its time.
 notes:
   - Playbooks use it through the action plugin (C(djangoops.fleet.fleet_lock)), which waits and names the holder.
 """

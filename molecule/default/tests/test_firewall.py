@@ -4,6 +4,7 @@ app container is recreated, the app server's Docker engine restarts and UFW relo
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -71,6 +72,21 @@ def app2_firewall_as_inventory():
     if blocks != 1 or "10.0.0.0/8" in app2.check_output("iptables -S DOCKER-USER"):
         restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")
         assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+@pytest.mark.readonly
+def test_no_app_server_answered_on_its_public_address_since_the_lab_was_created(client, lab):
+    # tests/lab/up.yml starts the probe on the client once the lab exists, before its first converge:
+    # every app server's public address, app port, every 100 ms.
+    found = client.run("cat /tmp/djangoops-probe-lab.json")
+    assert found.rc == 0, "no probe record: " + client.run("cat /tmp/djangoops-probe-lab.log").stdout
+    record = json.loads(found.stdout)
+    counts = record["counts"]
+    print(f"probed {sorted(counts)} in {record['rounds']} rounds over {record['seconds']} s: {counts}")
+    assert {f"{app['ansible_host']}:{APP_PORT}" for app in lab.app_servers.values()} <= set(counts)
+    # A first converge of the lab takes minutes: thousands of rounds.
+    assert record["rounds"] >= 1000, record
+    assert record["answers"] == [] and all(count["answered"] == 0 for count in counts.values()), record
 
 
 @pytest.mark.readonly

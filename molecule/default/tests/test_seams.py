@@ -9,7 +9,7 @@ the drain reads where each proxy's Nginx lives from what nginx_proxy published t
 deploying play's variables. The deploy runs with the lab inventory alone, which still names the old
 directory and container: the old code's guess would have drained a file Nginx no longer reads.
 
-Each check puts the lab back in its fixture, whatever happens."""
+The checks share their site.yml runs (SeamsLab); the lab is put back after them, whatever happens."""
 
 from __future__ import annotations
 
@@ -54,20 +54,49 @@ def _status(host, address: str, port: int, lab) -> str:
     return host.run(f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 4 -H 'Host: {lab.domain}' http://{address}:{port}/polls/").stdout
 
 
-@pytest.fixture()
-def new_app_port(lab, tmp_path_factory):
-    inventory = tmp_path_factory.mktemp("port") / "port.yml"
-    inventory.write_text(f"all:\n  vars:\n    site_app_port: {NEW_PORT}\n")
+class SeamsLab:
+    """The lab in the state a check needs: the app port, and nginx_proxy's directory and container moved
+    or not. One site.yml per change of state, so checks in any order share the runs (moving the port
+    back and Nginx away is one run). Leaving the moved state also undoes the migration its rolling
+    deploy applied and removes the moved directories."""
+
+    def __init__(self, lab, folder) -> None:
+        self.lab, self.folder = lab, folder
+        self.state: tuple[int, bool] | None = (DEFAULT_PORT, False)
+        self.was_moved = False
+
+    def converge(self, port: int = DEFAULT_PORT, moved: bool = False) -> None:
+        if self.state == (port, moved):
+            return
+        text = (f"all:\n  vars:\n    site_app_port: {port}\n" if port != DEFAULT_PORT else "") + (MOVED_INVENTORY if moved else "")
+        inventory = self.folder / f"port-{port}-moved-{moved}.yml"
+        inventory.write_text(text)
+        self.state = None  # unknown until the run succeeds
+        self.was_moved |= moved
+        run = run_playbook("playbooks/site.yml", inventories=("inventories/lab",) + ((str(inventory),) if text else ()))
+        assert run.returncode == 0, run.stdout + run.stderr
+        if self.was_moved and not moved:
+            # The site.yml above put back the inventory's release and the default directory and container
+            # (the role replaces the container it published under the other name).
+            unapply_next_release_migration(self.lab)
+            for proxy in self.lab.proxies:
+                server(proxy).check_output(f"rm -rf {MOVED_DIR} {MOVED_DIR}.candidate")
+            self.was_moved = False
+        self.state = (port, moved)
+
+
+@pytest.fixture(scope="module")
+def seams_lab(lab, tmp_path_factory):
+    """Afterwards the lab is as its inventory says, whatever happened."""
+    state = SeamsLab(lab, tmp_path_factory.mktemp("seams"))
     try:
-        moved = run_playbook("playbooks/site.yml", inventories=("inventories/lab", str(inventory)))
-        assert moved.returncode == 0, moved.stdout + moved.stderr
-        yield
+        yield state
     finally:
-        restored = run_playbook("playbooks/site.yml")
-        assert restored.returncode == 0, restored.stdout + restored.stderr
+        state.converge()
 
 
-def test_changing_only_the_app_port_moves_the_whole_site(new_app_port, client, lab):
+def test_changing_only_the_app_port_moves_the_whole_site(seams_lab, client, lab):
+    seams_lab.converge(port=NEW_PORT)
     assert client.curl(f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{http_code}").stdout == "200"
     for proxy in lab.proxies:
         upstream = server(proxy).file(f"{DEFAULT_DIR}/conf.d/upstream.conf").content_string
@@ -80,24 +109,6 @@ def test_changing_only_the_app_port_moves_the_whole_site(new_app_port, client, l
         for proxy in lab.proxies:
             assert _status(server(proxy), app["private_address"], NEW_PORT, lab) == "200", (name, proxy)
             assert _status(server(proxy), app["private_address"], DEFAULT_PORT, lab) != "200", (name, proxy)
-
-
-@pytest.fixture()
-def moved_nginx(lab, tmp_path_factory):
-    inventory = tmp_path_factory.mktemp("moved") / "moved.yml"
-    inventory.write_text(MOVED_INVENTORY)
-    try:
-        moved = run_playbook("playbooks/site.yml", inventories=("inventories/lab", str(inventory)))
-        assert moved.returncode == 0, moved.stdout + moved.stderr
-        yield
-    finally:
-        # One site.yml puts back the inventory's release and the default directory and container (the
-        # role replaces the container it published under the other name); no moved directory is left.
-        restored = run_playbook("playbooks/site.yml")
-        assert restored.returncode == 0, restored.stdout + restored.stderr
-        unapply_next_release_migration(lab)
-        for proxy in lab.proxies:
-            server(proxy).check_output(f"rm -rf {MOVED_DIR} {MOVED_DIR}.candidate")
 
 
 class Timeline:
@@ -131,7 +142,8 @@ class Timeline:
         self._thread.join()
 
 
-def test_a_rolling_deploy_drains_through_a_moved_nginx(moved_nginx, client, lab):
+def test_a_rolling_deploy_drains_through_a_moved_nginx(seams_lab, client, lab):
+    seams_lab.converge(moved=True)
     for proxy in lab.proxies:
         names = server(proxy).check_output("docker ps --format '{{.Names}}'").split()
         assert MOVED_CONTAINER in names and "nginx" not in names, names
