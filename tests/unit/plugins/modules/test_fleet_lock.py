@@ -86,7 +86,8 @@ def test_many_runs_breaking_one_dead_lock_at_once_one_holder(tmp_path, collectio
     lock.write_text(json.dumps(dict(_holder("dead"), renewed="2026-01-01T00:00:00Z")))
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(lambda n: _run(collections_root, lock, "run-%d" % n, lease=60)["outcome"], range(8)))
-    assert outcomes.count("broken") == 1 and outcomes.count("held") == 7, outcomes
+    # One run breaks it; it or a run that finds the place empty meanwhile takes it; the others wait.
+    assert outcomes.count("broken") + outcomes.count("taken") == 1 and outcomes.count("held") == 7, outcomes
     assert json.loads(lock.read_text())["run_id"] in {"run-%d" % n for n in range(8)}
 
 
