@@ -98,4 +98,7 @@ def test_agreeing_roles_pass_the_consistency_checks(tmp_path: pathlib.Path, isol
                                                     ansible_playbook: pathlib.Path) -> None:
     run = _run(tmp_path, isolated_ansible_env(tmp_path), ansible_playbook, {})
     assert "TASK [Check that Nginx, Certbot and the app servers agree]" in run.stdout, run.stdout + run.stderr
-    assert not any(name.startswith("Check that") for name in FAILED_TASK.findall(run.stdout)), run.stdout + run.stderr
+    # Every consistency check passed: the run went on to the Docker engines, whose check may fail here
+    # (no engine, or no requests library, on the machine running the tests) and says nothing of the settings.
+    assert "TASK [Ask the Docker engine for its version]" in run.stdout, run.stdout + run.stderr
+    assert set(FAILED_TASK.findall(run.stdout)) <= {"Check that the Docker engine answers"}, run.stdout + run.stderr
