@@ -116,19 +116,23 @@ def bind_address(value: t.Any) -> str | None:
     return None
 
 
-def check_id(value: t.Any) -> str | None:
-    """A Django system check id, as SILENCED_SYSTEM_CHECKS names them."""
-    text = _text(value)
-    if text is None or not _CHECK_ID.match(text):
-        return "%r is not a Django check id: write one such as security.W018" % (value,)
-    return None
+def _matching(pattern: t.Pattern[str], words: str) -> Check:
+    """A check that the value, as text, matches ``pattern``; ``words`` say what it must be (after %r)."""
+    def check(value: t.Any) -> str | None:
+        text = _text(value)
+        if text is None or not pattern.match(text):
+            return ("%r is not " % (value,)) + words
+        return None
+    return check
 
 
-def env_key(value: t.Any) -> str | None:
-    text = _text(value)
-    if text is None or not _ENV_KEY.match(text):
-        return "%r is not an environment variable name: letters, digits and '_', not starting with a digit" % (value,)
-    return None
+# A Django system check id, as SILENCED_SYSTEM_CHECKS names them.
+check_id = _matching(_CHECK_ID, "a Django check id: write one such as security.W018")
+env_key = _matching(_ENV_KEY, "an environment variable name: letters, digits and '_', not starting with a digit")
+identifier = _matching(_IDENTIFIER, "a name of letters, digits and '_' (not starting with a digit)")
+lineage_name = _matching(_LINEAGE, "a certificate name: letters, digits, '.', '_' and '-', such as www.example.com")
+# A Docker container name, also used as a directory name.
+container_name = _matching(_LINEAGE, "a container name: letters, digits, '.', '_' and '-', such as polls")
 
 
 def one_line(value: t.Any) -> str | None:
@@ -137,28 +141,6 @@ def one_line(value: t.Any) -> str | None:
         return "is a %s: write a string" % type(value).__name__
     if _CONTROL.search(str(value)):
         return "holds a newline or control character, which would start another line of the file: write it on one line"
-    return None
-
-
-def identifier(value: t.Any) -> str | None:
-    text = _text(value)
-    if text is None or not _IDENTIFIER.match(text):
-        return "%r is not a name of letters, digits and '_' (not starting with a digit)" % (value,)
-    return None
-
-
-def lineage_name(value: t.Any) -> str | None:
-    text = _text(value)
-    if text is None or not _LINEAGE.match(text):
-        return "%r is not a certificate name: letters, digits, '.', '_' and '-', such as www.example.com" % (value,)
-    return None
-
-
-def container_name(value: t.Any) -> str | None:
-    """A Docker container name, also used as a directory name."""
-    text = _text(value)
-    if text is None or not _LINEAGE.match(text):
-        return "%r is not a container name: letters, digits, '.', '_' and '-', such as polls" % (value,)
     return None
 
 
