@@ -57,11 +57,9 @@ EOF
 args=(--python 3.11 --requirements --color)
 if [ "$command" = units ]; then
   # In ansible-test's own venv (tests/unit/requirements.txt), never the project's pinned .venv,
-  # which ansible-test would otherwise install pytest-xdist, pytest-mock and mock into.
-  # test__upstream.py loads inventories with Ansible's InventoryManager, controller code that
-  # ansible-test hides from tests under tests/unit/plugins/module_utils (module_utils also run on
-  # managed hosts); `make unit` runs it.
-  args+=(--venv --exclude tests/unit/plugins/module_utils/test__upstream.py)
+  # which ansible-test would otherwise install pytest-xdist, pytest-mock and mock into. The tests
+  # that need the project's venv are excluded by the caller (`make units`) and run by `make unit`.
+  args+=(--venv)
 fi
 
 cd "$tree"
