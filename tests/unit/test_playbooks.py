@@ -52,8 +52,8 @@ def test_no_play_is_defined_twice() -> None:
 
 
 @pytest.mark.parametrize("playbook, imported", [
-    ("site.yml", ["preflight.yml", "lock.yml", "release.yml", "unlock.yml"]),
-    ("deploy.yml", ["preflight.yml", "lock.yml", "release.yml", "unlock.yml"]),
+    ("site.yml", ["preflight.yml", "lock.yml", "release.yml", "rotation.yml", "unlock.yml"]),
+    ("deploy.yml", ["preflight.yml", "lock.yml", "release.yml", "rotation.yml", "unlock.yml"]),
     ("rollback.yml", ["deploy.yml"]),
 ])
 def test_the_release_is_imported_not_copied(playbook: str, imported: list[str]) -> None:

@@ -201,6 +201,15 @@ class Client:
             time.sleep(1)
         raise AssertionError("the probe did not finish: " + self.run("cat /tmp/djangoops-probe.log").stdout)
 
+    def served_by(self, count: int, proxy: str | None = None) -> list[str]:
+        """The X-Served-By of count requests for the site through one proxy (the first by default)."""
+        loop = (
+            f"for i in $(seq 1 {count}); do curl -sS -o /dev/null -D - --max-time 10"
+            f" --cacert /lab/pki/pebble-production-root.pem"
+            f" --resolve {self.lab.domain}:443:{proxy or self.lab.proxy_public} https://{self.lab.domain}/polls/; done"
+        )
+        return re.findall(r"(?im)^x-served-by:\s*(\S+)", self.run(loop).stdout)
+
     def served_serial(self, proxy: str) -> str:
         """Serial of the certificate a proxy presents for the site's name."""
         out = self.run(
@@ -250,6 +259,33 @@ class StartedPlaybook:
         """SIGKILL to the whole run (ansible-playbook and its workers), as a crash or `kill -9` would."""
         os.killpg(self.process.pid, 9)
         return self.wait(timeout=60)
+
+    def printed(self) -> str:
+        """What the run has printed so far."""
+        with open(self._output.name, encoding="utf-8") as output:
+            return output.read()
+
+    def wait_until(self, *texts: str, timeout: int = 600) -> None:
+        """Wait until the run has printed each text, in this order (a task banner after its play's, say);
+        fail if it ends first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            printed, position = self.printed(), 0
+            for text in texts:
+                position = printed.find(text, position)
+                if position < 0:
+                    break
+            else:
+                return
+            if self.process.poll() is not None:
+                pytest.fail(f"the run ended before it printed {texts!r}:\n{self.printed()[-5000:]}")
+            time.sleep(0.2)
+        pytest.fail(f"the run did not print {texts!r} within {timeout} s:\n{self.printed()[-5000:]}")
+
+    def kill_when(self, *texts: str) -> subprocess.CompletedProcess:
+        """Kill the run as soon as it has printed these texts in order."""
+        self.wait_until(*texts)
+        return self.kill()
 
 
 @pytest.fixture(scope="session")

@@ -34,14 +34,6 @@ class Joined:
     port: int
 
 
-def _served_by(client, lab, count: int) -> list[str]:
-    loop = (
-        f"for i in $(seq 1 {count}); do curl -sS -o /dev/null -D - --cacert /lab/pki/pebble-production-root.pem"
-        f" --resolve {lab.domain}:443:{lab.proxy_public} https://{lab.domain}/polls/; done"
-    )
-    return re.findall(r"(?im)^x-served-by:\s*(\S+)", client.run(loop).stdout)
-
-
 def _fresh_app3() -> None:
     """app3 as a new server: its container and its Docker engine's state (a volume of the lab's) created anew."""
     subprocess.run(["docker", "rm", "-f", "djangoops-lab-app3"], check=False, capture_output=True)
@@ -102,7 +94,7 @@ def test_third_app_server_joins_the_upstream(app3, client, lab):
     assert failed_there & set(lab.proxies), app3.failed_first.stdout[-2000:]
     assert {proxy for proxy, left in app3.reload_left.items() if left} == failed_there & set(lab.proxies)
     assert "an earlier run changed the live configuration but never reloaded Nginx" in " ".join(app3.converged.stdout.split())
-    served = _served_by(client, lab, 30)
+    served = client.served_by(30)
     assert set(served) == {"app1", "app2", "app3"}, served
 
 
@@ -121,8 +113,8 @@ def test_draining_a_server_fails_no_request(app3, client, lab):
     assert failed == []
     # The last requests, after the reload, never reach the drained server.
     assert "app1" not in {entry[1] for entry in polled[-10:]}, polled[-10:]
-    assert set(_served_by(client, lab, 20)) == {"app2", "app3"}
+    assert set(client.served_by(20)) == {"app2", "app3"}
 
     undrained = run_playbook("molecule/default/proxy-config.yml", inventories=WITH_APP3)
     assert undrained.returncode == 0, undrained.stdout + undrained.stderr
-    assert "app1" in _served_by(client, lab, 20)
+    assert "app1" in client.served_by(20)
