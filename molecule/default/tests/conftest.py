@@ -157,18 +157,27 @@ class Client:
         self.poll_errors = self.run(f"cat {self._poll}.err 2>/dev/null").stdout.splitlines()
         return [tuple(line.split()) for line in lines if line.strip()]
 
-    def start_load(self, proxies: list[str], *, workers: int = 16, max_seconds: int = 300) -> None:
+    def start_load(self, proxies: list[str], *, workers: int = 16, interval: float = 0.0, max_seconds: int = 300) -> None:
         """Start tests/lab/files/load.py on the client: keep-alive HTTPS requests to the proxies,
-        counted until stop_load (bounded: max_seconds, 200,000 requests)."""
+        counted until stop_load (bounded: max_seconds, 200,000 requests). Back to back by default (as
+        much load as the lab takes); with an interval, each worker starts at most one request per
+        interval, which leaves the lab's 2 cores to the playbook under watch (start_steady_load)."""
         subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "load.py"),
                         "djangoops-lab-client:/tmp/djangoops-load.py"], check=True)
         self.run("rm -f /tmp/djangoops-load.stop /tmp/djangoops-load.json")
         command = (
             f"python3 /tmp/djangoops-load.py --proxies {','.join(proxies)} --name {self.lab.domain}"
             f" --ca /lab/pki/pebble-production-root.pem --path /polls/ --workers {workers}"
-            f" --max-seconds {max_seconds} --stop /tmp/djangoops-load.stop --out /tmp/djangoops-load.json"
+            f" --interval {interval} --max-seconds {max_seconds} --stop /tmp/djangoops-load.stop --out /tmp/djangoops-load.json"
         )
         self.host.run("nohup sh -c %s >/tmp/djangoops-load.log 2>&1 &", command)
+
+    def start_steady_load(self, proxies: list[str]) -> None:
+        """Load that watches a playbook rather than tests the lab's capacity: 8 keep-alive workers over the
+        proxies, each starting at most 2 requests a second (16 a second in all), so a window of failing
+        requests longer than a fraction of a second is caught while the playbook keeps the lab's cores
+        (back-to-back load starves it: each request costs the lab about 23 ms of CPU)."""
+        self.start_load(proxies, workers=8, interval=0.5)
 
     def stop_load(self) -> dict:
         """Stop the load; its summary: counts (requests, failed, retried, status, served by, version)."""
@@ -283,8 +292,12 @@ class StartedPlaybook:
         pytest.fail(f"the run did not print {texts!r} within {timeout} s:\n{self.printed()[-5000:]}")
 
     def kill_when(self, *texts: str) -> subprocess.CompletedProcess:
-        """Kill the run as soon as it has printed these texts in order."""
-        self.wait_until(*texts)
+        """Kill the run as soon as it has printed these texts in order (and when waiting fails)."""
+        try:
+            self.wait_until(*texts)
+        except BaseException:
+            self.kill()
+            raise
         return self.kill()
 
 

@@ -26,7 +26,7 @@ IN_FLIGHT = "TASK [djangoops.fleet.nginx_proxy : Let the requests in flight fini
 HEALTH_CHECK = "TASK [djangoops.fleet.django_app : Wait until the app serves /polls/]"
 RECORDED = "TASK [djangoops.fleet.django_app : Record the release in the history]"
 # On proxy2: its SSH answered by a reset, as when its network or sshd goes away.
-SSH_BLOCK = ["INPUT", "-p", "tcp", "--dport", "22", "-j", "REJECT", "--reject-with", "tcp-reset"]
+SSH_BLOCK = "INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset"
 
 
 def _image(name: str) -> str:
@@ -85,7 +85,7 @@ def releases(lab):
 
 def test_killed_after_the_replace_the_next_deploy_puts_the_server_back_first(client, lab, releases):
     _at(lab, releases)
-    client.start_load(lab.proxy_addresses, workers=8)
+    client.start_steady_load(lab.proxy_addresses)
     deploy = StartedPlaybook("playbooks/deploy.yml", "-e", f"lab_app_version={NEXT}")
     # app1 runs the new release and serves, still drained: the state in which the rerun used to replace
     # app2 in place (app1 current, so not in the rollout; app2 the only server left to drain).
@@ -110,7 +110,7 @@ def test_killed_after_the_replace_the_next_deploy_puts_the_server_back_first(cli
 
 def test_killed_during_the_health_check_a_rollback_heals(client, lab, releases):
     _at(lab, NEXT)
-    client.start_load(lab.proxy_addresses, workers=8)
+    client.start_steady_load(lab.proxy_addresses)
     deploy = StartedPlaybook("playbooks/deploy.yml", "-e", f"lab_app_version={releases}")
     # app1's new container is starting, drained; no history records it yet.
     deploy.kill_when(ROLLOUT_PLAY, HEALTH_CHECK)
@@ -123,7 +123,7 @@ def test_killed_during_the_health_check_a_rollback_heals(client, lab, releases):
 
 def test_killed_after_the_drain_the_next_site_run_heals(client, lab, releases):
     _at(lab, releases)
-    client.start_load(lab.proxy_addresses, workers=8)
+    client.start_steady_load(lab.proxy_addresses)
     # The drain's wait for requests in flight is long enough to be killed in.
     deploy = StartedPlaybook("playbooks/deploy.yml", "-e", f"lab_app_version={NEXT}", "-e", "django_app_drain_seconds=30")
     deploy.kill_when(ROLLOUT_PLAY, IN_FLIGHT)
@@ -138,14 +138,17 @@ def test_a_proxy_unreachable_while_draining_stops_the_rollout_and_the_next_deplo
     _at(lab, releases)
     app2_started = _started("app2")
     proxy2 = testinfra.get_host("docker://djangoops-lab-proxy2")
-    client.start_load(lab.proxy_addresses, workers=8)
+    client.start_steady_load(lab.proxy_addresses)
     deploy = StartedPlaybook("playbooks/deploy.yml", "-e", f"lab_app_version={NEXT}", "-e", "django_app_drain_seconds=20")
     try:
         deploy.wait_until(ROLLOUT_PLAY, DRAIN)
-        proxy2.check_output("iptables -I %s", " ".join(SSH_BLOCK))
+        proxy2.check_output(f"iptables -I {SSH_BLOCK}")
         deploy.wait_until("UNREACHABLE!", timeout=180)
+    except BaseException:
+        deploy.kill()
+        raise
     finally:
-        proxy2.run("iptables -D %s", " ".join(SSH_BLOCK))
+        proxy2.run(f"iptables -D {SSH_BLOCK}")
     failed = deploy.wait()
     said = " ".join(failed.stdout.split())
     assert failed.returncode != 0, said[-3000:]

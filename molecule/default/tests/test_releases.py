@@ -172,7 +172,7 @@ def test_migrations_wait_for_a_concurrent_run(start_version):
 
 @pytest.mark.changes_lab
 def test_a_release_failing_its_health_check_stops_at_the_first_server(client, lab, start_version):
-    client.start_load(lab.proxy_addresses, workers=8)
+    client.start_steady_load(lab.proxy_addresses)
     run = _deploy(BROKEN, "-e", "django_app_healthcheck_timeout=16")
     load = client.stop_load()
     output = run.stdout + run.stderr
@@ -192,7 +192,7 @@ def test_a_release_failing_its_health_check_stops_at_the_first_server(client, la
 
 @pytest.mark.changes_lab
 def test_a_rollback_after_the_failed_release_returns_to_the_last_good_one(client, lab, start_version):
-    client.start_load(lab.proxy_addresses, workers=8)
+    client.start_steady_load(lab.proxy_addresses)
     run = run_playbook("playbooks/rollback.yml", "-vvvv")
     load = client.stop_load()
     output = run.stdout + run.stderr
@@ -240,7 +240,7 @@ def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(lab, start_ver
 
 @pytest.mark.changes_lab
 def test_rollback_returns_to_the_previous_release_even_when_run_twice(client, lab, start_version):
-    client.start_load(lab.proxy_addresses, workers=8)
+    client.start_steady_load(lab.proxy_addresses)
     # A rollback that reached app1 only (as if interrupted): app1 is drained first, app2 serves.
     partial = run_playbook("playbooks/rollback.yml", "--limit", "app1")
     assert partial.returncode == 0, partial.stdout + partial.stderr

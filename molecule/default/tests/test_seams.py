@@ -150,7 +150,7 @@ def test_a_rolling_deploy_drains_through_a_moved_nginx(seams_lab, client, lab):
     stale = {proxy: server(proxy).file(f"{DEFAULT_DIR}/conf.d/upstream.conf").content_string for proxy in lab.proxies}
     before = {name: server(name).check_output("docker inspect -f '{{.Id}}' polls") for name in lab.app_servers}
 
-    client.start_load(lab.proxy_addresses)
+    client.start_steady_load(lab.proxy_addresses)
     with Timeline(list(lab.proxies), list(lab.app_servers)) as timeline:
         # The lab inventory alone: the deploying play still believes in the old directory and container.
         run = run_playbook("playbooks/deploy.yml", "-e", f"lab_app_version={NEXT}", "-e", "django_app_drain_seconds=3")

@@ -2,7 +2,7 @@
 
 Each worker keeps one HTTPS connection (SNI = the site's name, verified against the lab's CA) to
 one of the proxies, and sends GET requests one after another until the stop file appears, the
-time is up or the request budget is spent. A request that fails because a kept-alive connection
+time is up or the request budget is spent (back to back, or paced by --interval). A request that fails because a kept-alive connection
 was closed before any byte of the response came back is sent again once on a new connection, as
 browsers and HTTP libraries do for idempotent requests (RFC 9112, 9.3.1); these are counted as
 `retried`. Anything else that is not the expected status is a failure.
@@ -52,9 +52,13 @@ class Worker(threading.Thread):
         return response
 
     def run(self) -> None:
+        next_start = time.monotonic()
         while time.monotonic() < self.deadline and not os.path.exists(self.args.stop):
             if not self.budget.acquire(blocking=False):
                 return
+            # Paced (--interval): the lab's 2 cores also run the playbook the load watches.
+            time.sleep(max(0.0, next_start - time.monotonic()))
+            next_start = time.monotonic() + self.args.interval
             try:
                 try:
                     response = self._request()
@@ -94,6 +98,8 @@ def main() -> None:
     parser.add_argument("--path", default="/")
     parser.add_argument("--expect", type=int, default=200)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--interval", type=float, default=0.0,
+                        help="each worker starts at most one request per this many seconds (0: back to back)")
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("--max-requests", type=int, default=200000)
     parser.add_argument("--stop", required=True, help="stop once this file exists")
