@@ -119,9 +119,7 @@ readmes: venv
 	$(call say,Regenerating the variables part of each role README from its argument spec and defaults)
 	$(BIN)/python scripts/role-readme.py --write
 
-# What `molecule` and the static targets above run, the static ones beside the lab's creation (scripts/test.sh).
-test: venv host
-	scripts/test.sh
+test: unit lint sanity units molecule
 	$(call say,All tests passed)
 
 clean: lab-down
