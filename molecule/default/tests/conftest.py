@@ -45,6 +45,12 @@ def server(name: str):
     return testinfra.get_host(f"docker://djangoops-lab-{name}")
 
 
+def drained_in(upstream: str) -> set[str]:
+    """Inventory names of the servers marked down in an upstream file (nginx_upstream writes each name
+    in a comment after its server line)."""
+    return set(re.findall(r"^\s*server\s+\S+[^\n]*\sdown;\s*#\s*(\S+)", upstream, re.M))
+
+
 def psql(sql: str) -> str:
     """One query against the app's database, as the postgres superuser in its container."""
     return server("postgres").check_output("su postgres -c %s", f"psql -d polls -tAc \"{sql}\"")

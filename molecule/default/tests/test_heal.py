@@ -11,7 +11,7 @@ import time
 import pytest
 import testinfra
 
-from conftest import StartedPlaybook, run_playbook, server, unapply_next_release_migration
+from conftest import StartedPlaybook, drained_in, run_playbook, server, unapply_next_release_migration
 
 
 pytestmark = pytest.mark.changes_lab
@@ -50,11 +50,7 @@ def _at(lab, version: str) -> None:
 
 def _drained(lab) -> dict[str, list[str]]:
     """Per proxy, the app servers its live upstream marks down."""
-    drained = {}
-    for proxy in lab.proxies:
-        lines = server(proxy).file(UPSTREAM).content_string.splitlines()
-        drained[proxy] = [name for name in lab.app_servers if any(f"# {name}" in line and " down;" in line for line in lines)]
-    return drained
+    return {proxy: sorted(drained_in(server(proxy).file(UPSTREAM).content_string)) for proxy in lab.proxies}
 
 
 def _healed(client, lab, run, version: str) -> None:

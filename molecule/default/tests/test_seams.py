@@ -20,7 +20,7 @@ import time
 import pytest
 import testinfra
 
-from conftest import run_playbook, server, unapply_next_release_migration
+from conftest import drained_in, run_playbook, server, unapply_next_release_migration
 
 
 pytestmark = pytest.mark.changes_lab
@@ -36,11 +36,6 @@ nginx_proxy:
     nginx_proxy_config_dir: {MOVED_DIR}
     nginx_proxy_container_name: {MOVED_CONTAINER}
 """
-
-
-def _down(upstream: str) -> set[str]:
-    """Inventory names of the servers marked down in an upstream file (the name follows each line)."""
-    return set(re.findall(r"^\s*server\s+\S+[^\n]*\sdown;\s*#\s*(\S+)", upstream, re.M))
 
 
 def _open_ports(scanner, address: str, ports: str) -> list[int]:
@@ -125,7 +120,7 @@ class Timeline:
     def _run(self) -> None:
         deadline = time.monotonic() + 300
         while not self._stop.is_set() and time.monotonic() < deadline:
-            down = {name: _down(host.run(f"cat {MOVED_DIR}/conf.d/upstream.conf").stdout) for name, host in self.proxies.items()}
+            down = {name: drained_in(host.run(f"cat {MOVED_DIR}/conf.d/upstream.conf").stdout) for name, host in self.proxies.items()}
             containers = {}
             for name, host in self.apps.items():
                 state = host.run("docker inspect -f '{{.State.Running}} {{.Id}}' polls").stdout.split()
@@ -173,5 +168,5 @@ def test_a_rolling_deploy_drains_through_a_moved_nginx(seams_lab, client, lab):
         assert all(name in drained for down in gone for drained in down.values()), (name, gone)
     # Every server back in every moved upstream; the stale file in the old directory never touched.
     for proxy in lab.proxies:
-        assert _down(server(proxy).file(f"{MOVED_DIR}/conf.d/upstream.conf").content_string) == set()
+        assert drained_in(server(proxy).file(f"{MOVED_DIR}/conf.d/upstream.conf").content_string) == set()
         assert server(proxy).file(f"{DEFAULT_DIR}/conf.d/upstream.conf").content_string == stale[proxy]
