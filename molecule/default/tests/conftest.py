@@ -51,6 +51,24 @@ def drained_in(upstream: str) -> set[str]:
     return set(re.findall(r"^\s*server\s+\S+[^\n]*\sdown;\s*#\s*(\S+)", upstream, re.M))
 
 
+def pebble_log(stage: str) -> list[str]:
+    """The log of the lab's Pebble CA of this stage (staging, production), each line starting with
+    Docker's timestamp (RFC 3339, sortable)."""
+    out = subprocess.run(["docker", "logs", "--timestamps", f"djangoops-lab-pebble-{stage}"],
+                         check=True, capture_output=True, text=True)
+    return sorted((out.stdout + out.stderr).splitlines())
+
+
+def acme_requests(stage: str) -> list[str]:
+    """Every ACME API request Pebble handled (directory, nonce, account, order, ...)."""
+    return [line for line in pebble_log(stage) if "-> calling handler()" in line]
+
+
+def changed_per_host(output: str) -> dict[str, int]:
+    """changed= of each host in a run's recap."""
+    return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
 def psql(sql: str) -> str:
     """One query against the app's database, as the postgres superuser in its container."""
     return server("postgres").check_output("su postgres -c %s", f"psql -d polls -tAc \"{sql}\"")
@@ -305,6 +323,30 @@ class StartedPlaybook:
             self.kill()
             raise
         return self.kill()
+
+
+@dataclass(frozen=True)
+class SecondRun:
+    """A site.yml at -vvvv on the converged lab: what it printed, and how many ACME requests each of
+    the lab's Pebble CAs handled before and after it."""
+
+    returncode: int
+    output: str
+    changed: dict[str, int]
+    acme_before: dict[str, int]
+    acme_after: dict[str, int]
+
+
+@pytest.fixture(scope="session")
+def second_run(lab) -> SecondRun:
+    """One run for the checks that ask what running site.yml again does (nothing changes on any host,
+    no CA is asked, no secret is printed): each would otherwise run it alone. Started by the first check
+    that asks, on the lab as the checks before it left it (converged: each puts the lab back)."""
+    stages = ("staging", "production")
+    before = {stage: len(acme_requests(stage)) for stage in stages}
+    run = run_playbook("playbooks/site.yml", "-vvvv")
+    return SecondRun(run.returncode, run.stdout + run.stderr, changed_per_host(run.stdout), before,
+                     {stage: len(acme_requests(stage)) for stage in stages})
 
 
 @pytest.fixture(scope="session")

@@ -15,34 +15,20 @@ import urllib.request
 import pytest
 import testinfra
 
-from conftest import run_playbook
+from conftest import acme_requests, pebble_log, run_playbook
 
 
 PROXIES_ONLY = ("--limit", "nginx_proxy,localhost")
 
 
-def _pebble_log(stage: str) -> list[str]:
-    """Pebble's log, each line starting with Docker's timestamp (RFC 3339, sortable)."""
-    out = subprocess.run(
-        ["docker", "logs", "--timestamps", f"djangoops-lab-pebble-{stage}"],
-        check=True, capture_output=True, text=True,
-    )
-    return sorted((out.stdout + out.stderr).splitlines())
-
-
-def _acme_requests(stage: str) -> list[str]:
-    """Every ACME API request Pebble handled (directory, nonce, account, order, ...)."""
-    return [line for line in _pebble_log(stage) if "-> calling handler()" in line]
-
-
 def _orders(stage: str, domain: str) -> list[str]:
     """Timestamps of the validations Pebble started for the domain, oldest first."""
     pattern = re.compile(r'^(\S+) .*Pulled a task from the Tasks queue: .*Value:"%s"' % re.escape(domain))
-    return [match.group(1) for line in _pebble_log(stage) if (match := pattern.match(line))]
+    return [match.group(1) for line in pebble_log(stage) if (match := pattern.match(line))]
 
 
 def _issued_serials(stage: str) -> list[str]:
-    return [match.group(1).upper() for line in _pebble_log(stage)
+    return [match.group(1).upper() for line in pebble_log(stage)
             if (match := re.search(r"Issued certificate serial ([0-9a-f]+)", line))]
 
 
@@ -96,26 +82,23 @@ def test_every_proxy_serves_the_same_production_certificate(client, lab):
 
 
 @pytest.mark.readonly
-def test_a_second_run_makes_no_acme_request(lab):
-    before = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
-    second = run_playbook("playbooks/site.yml", *PROXIES_ONLY)
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert re.findall(r"^(proxy\d)\s+: ok=\d+\s+changed=(\d+)", second.stdout, re.M) == [("proxy1", "0"), ("proxy2", "0")]
-    after = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
-    assert after == before
+def test_a_second_run_makes_no_acme_request(lab, second_run):
+    assert second_run.returncode == 0, second_run.output[-5000:]
+    assert {name: second_run.changed.get(name) for name in lab.proxies} == dict.fromkeys(lab.proxies, 0), second_run.changed
+    assert second_run.acme_after == second_run.acme_before
 
 
 @pytest.mark.changes_lab
 def test_dns_pointing_elsewhere_stops_in_the_preflight_and_no_ca_is_contacted(lab):
     elsewhere = lab.all_vars["lab_client_address"]
-    before = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
+    before = {stage: len(acme_requests(stage)) for stage in ("staging", "production")}
     with _dns(lab, [elsewhere]):
         run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, "-e", "certbot_force=true")
     output = run.stdout + run.stderr
     assert run.returncode != 0, output
     assert "ACME preflight failed, no CA was contacted" in output, output
     assert f"{lab.domain} resolves to {elsewhere}, which is not a proxy in the inventory" in output, output
-    after = {stage: len(_acme_requests(stage)) for stage in ("staging", "production")}
+    after = {stage: len(acme_requests(stage)) for stage in ("staging", "production")}
     assert after == before
 
 

@@ -14,7 +14,6 @@ The checks share their site.yml runs (SeamsLab); the lab is put back after them,
 from __future__ import annotations
 
 import re
-import threading
 import time
 
 import pytest
@@ -107,34 +106,64 @@ def test_changing_only_the_app_port_moves_the_whole_site(seams_lab, client, lab)
 
 
 class Timeline:
-    """Samples, until stopped: each proxy's drained servers (from the moved upstream file) and each
-    app server's app container (ID, or None while there is none running)."""
+    """Samples, until stopped: each proxy's drained servers (from the moved upstream file, every 0.1 s)
+    and each app server's app container (ID, or None while there is none running, every 0.25 s), each
+    taken by a loop inside the server's own container, so that sampling costs the lab's 2 cores little
+    while the deploy runs. samples: per app server sample, in time order, every proxy's drained servers
+    as last sampled before it and the app containers as last sampled."""
+
+    LOG = "/tmp/djangoops-timeline"
+    PROXY_LOOP = f"cat {MOVED_DIR}/conf.d/upstream.conf 2>/dev/null | grep ' down;'; sleep 0.1"
+    APP_LOOP = "docker inspect -f '{{.State.Running}} {{.Id}}' polls 2>/dev/null; sleep 0.25"
 
     def __init__(self, proxies: list[str], apps: list[str]) -> None:
-        self.proxies = {name: testinfra.get_host(f"docker://djangoops-lab-{name}") for name in proxies}
-        self.apps = {name: testinfra.get_host(f"docker://djangoops-lab-{name}") for name in apps}
+        self.hosts = {name: server(name) for name in proxies + apps}
+        self.proxies, self.apps = proxies, apps
         self.samples: list[tuple[dict[str, set[str]], dict[str, str | None]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        deadline = time.monotonic() + 300
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            down = {name: drained_in(host.run(f"cat {MOVED_DIR}/conf.d/upstream.conf").stdout) for name, host in self.proxies.items()}
-            containers = {}
-            for name, host in self.apps.items():
-                state = host.run("docker inspect -f '{{.State.Running}} {{.Id}}' polls").stdout.split()
-                containers[name] = state[1] if state[:1] == ["true"] else None
-            self.samples.append((down, containers))
-            self._stop.wait(0.2)  # the lab's 2 cores also run the deploy
+    def _loop(self, body: str) -> str:
+        # Each sample: a line "@ <epoch seconds>", then what the body printed. Bounded: 300 s.
+        return (f"rm -f {self.LOG}*; end=$(( $(date +%s) + 300 )); "
+                f"while [ ! -e {self.LOG}.stop ] && [ $(date +%s) -lt $end ]; do echo \"@ $(date +%s.%N)\"; {body}; done"
+                f" > {self.LOG}.log 2>&1; touch {self.LOG}.done")
+
+    def _read(self, name: str) -> list[tuple[float, str]]:
+        host = self.hosts[name]
+        host.run(f"touch {self.LOG}.stop")
+        for _attempt in range(20):
+            if host.run(f"test -e {self.LOG}.done").rc == 0:
+                break
+            time.sleep(0.5)
+        samples: list[tuple[float, str]] = []
+        for line in host.check_output(f"cat {self.LOG}.log").splitlines():
+            if line.startswith("@ "):
+                samples.append((float(line[2:]), ""))
+            elif samples:
+                samples[-1] = (samples[-1][0], samples[-1][1] + line + "\n")
+        return samples[:-1]  # the last one may have been cut short by the stop
 
     def __enter__(self) -> "Timeline":
-        self._thread.start()
+        for name in self.proxies:
+            self.hosts[name].check_output("nohup sh -c %s >/dev/null 2>&1 &", self._loop(self.PROXY_LOOP))
+        for name in self.apps:
+            self.hosts[name].check_output("nohup sh -c %s >/dev/null 2>&1 &", self._loop(self.APP_LOOP))
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        proxy_samples = {name: [(at, drained_in(text)) for at, text in self._read(name)] for name in self.proxies}
+        app_samples = {}
+        for name in self.apps:
+            app_samples[name] = []
+            for at, text in self._read(name):
+                state = text.split()
+                app_samples[name].append((at, state[1] if state[:1] == ["true"] else None))
+        # One sample per app server sample: the state of everything as last seen at that moment.
+        for at in sorted(at for samples in app_samples.values() for at, _state in samples):
+            down = {name: next((drained for seen, drained in reversed(samples) if seen <= at), set())
+                    for name, samples in proxy_samples.items()}
+            containers = {name: next((state for seen, state in reversed(samples) if seen <= at), "not sampled yet")
+                          for name, samples in app_samples.items()}
+            self.samples.append((down, containers))
 
 
 def test_a_rolling_deploy_drains_through_a_moved_nginx(seams_lab, client, lab):
