@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import subprocess
 import typing as t
 import urllib.request
 
