@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR := $(if $(CI),0,1)
 export PY_COLORS := $(if $(CI),0,1)
 
-say = @printf '\n==> %s\n' "$(1)"
+say = @printf '\n==> %s (%s UTC)\n' "$(1)" "$$(date -u +%H:%M:%S)"
 
 # Opt-in: `make test MITOGEN=1` (or demo, converge, molecule) runs every playbook under Mitogen's
 # mitogen_linear strategy (README, "Mitogen"). Mitogen checks host keys itself and ignores the lab
