@@ -13,6 +13,7 @@ The checks share their site.yml runs (SeamsLab); the lab is put back after them,
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 
@@ -159,11 +160,15 @@ class Timeline:
                 app_samples[name].append((at, state[1] if state[:1] == ["true"] else None))
         # One sample per app server sample: the state of everything as last seen at that moment.
         for at in sorted(at for samples in app_samples.values() for at, _state in samples):
-            down = {name: next((drained for seen, drained in reversed(samples) if seen <= at), set())
-                    for name, samples in proxy_samples.items()}
-            containers = {name: next((state for seen, state in reversed(samples) if seen <= at), "not sampled yet")
-                          for name, samples in app_samples.items()}
+            down = {name: _last_seen(samples, at, set()) for name, samples in proxy_samples.items()}
+            containers = {name: _last_seen(samples, at, "not sampled yet") for name, samples in app_samples.items()}
             self.samples.append((down, containers))
+
+
+def _last_seen(samples: list[tuple[float, object]], at: float, default: object) -> object:
+    """The value of the last of these time-ordered samples taken at or before `at`."""
+    index = bisect.bisect_right([seen for seen, _value in samples], at)
+    return samples[index - 1][1] if index else default
 
 
 def test_a_rolling_deploy_drains_through_a_moved_nginx(seams_lab, client, lab):
