@@ -112,7 +112,7 @@ sanity: venv host
 	scripts/ansible-test.sh sanity
 
 molecule: venv images collection
-	$(call say,Molecule default scenario: create the lab, converge, idempotence, verify, destroy)
+	$(call say,Molecule default scenario: create the lab, converge, verify (idempotence first), destroy)
 	molecule test --scenario-name default
 
 readmes: venv

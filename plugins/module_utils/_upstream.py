@@ -382,3 +382,11 @@ def set_down(text: str, hosts: t.Collection[str], *, down: bool, if_none_left: s
         )
     new_text = "\n".join(lines) + ("\n" if text.endswith("\n") else "")
     return DrainResult(new_text, changed, sorted(wanted - found))
+
+
+def reload_argv(docker: str, container: str, config_file: str) -> list[str]:
+    """The command that makes the Nginx in ``container`` reload with ``config_file``: its old workers
+    finish the requests in flight, new ones read the changed upstream."""
+    if not container or container.startswith("-"):
+        raise ValueError("not a container name: %r" % container)
+    return [docker, "exec", container, "nginx", "-c", config_file, "-s", "reload"]

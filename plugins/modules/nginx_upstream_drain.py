@@ -56,6 +56,18 @@ options:
     type: str
     choices: [fail, skip]
     default: fail
+  reload_container:
+    description:
+      - The Docker container of the Nginx that reads O(path). When set, and the file changed, Nginx there is told to
+        reload (C(docker exec <container> nginx -c <reload_config> -s reload)) in the same module run, so a rolling
+        deploy's batch costs one round trip per proxy instead of two. Needs the C(docker) command on the proxy.
+      - A reload that fails fails the module, with the file already changed, and says so.
+    type: str
+    version_added: 0.1.0
+  reload_config:
+    description: The main configuration file, inside the container, that Nginx is reloaded with.
+    type: str
+    default: /etc/nginx/nginx.conf
 """
 
 EXAMPLES = r"""
@@ -87,19 +99,24 @@ none_left:
   returned: always
   type: bool
   sample: false
+reloaded:
+  description: True when O(reload_container) was reloaded because the file changed.
+  returned: always
+  type: bool
+  sample: true
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.djangoops.fleet.plugins.module_utils._upstream import UpstreamError, set_down
+from ansible_collections.djangoops.fleet.plugins.module_utils._upstream import UpstreamError, reload_argv, set_down
 
 
 def run_module(module: AnsibleModule) -> dict:
     path, hosts = module.params["path"], module.params["hosts"]
     if not os.path.exists(path):
-        return {"changed": False, "changed_hosts": [], "missing": list(hosts), "none_left": False,
+        return {"changed": False, "changed_hosts": [], "missing": list(hosts), "none_left": False, "reloaded": False,
                 "msg": "%s does not exist: nothing to drain" % path}
     with open(path, encoding="utf-8") as handle:
         before = handle.read()
@@ -111,12 +128,24 @@ def run_module(module: AnsibleModule) -> dict:
               "none_left": drain.none_left}
     if module._diff:
         result["diff"] = {"before_header": path, "after_header": path, "before": before, "after": drain.text}
+    result["reloaded"] = False
     if drain.changed and not module.check_mode:
         directory = os.path.dirname(path) or "."
         temporary = os.path.join(directory, ".%s.djangoops-drain" % os.path.basename(path))
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(drain.text)
         module.atomic_move(temporary, path)
+        container = module.params["reload_container"]
+        if container:
+            try:
+                argv = reload_argv(module.get_bin_path("docker", required=True), container, module.params["reload_config"])
+            except ValueError as error:
+                module.fail_json(msg="reload_container: %s" % error, **result)
+            rc, out, err = module.run_command(argv)
+            if rc != 0:
+                module.fail_json(msg="%s changed (%s), but reloading Nginx in container %s failed (exit %d): %s"
+                                 % (path, ", ".join(drain.changed), container, rc, (err or out).strip()), **result)
+            result["reloaded"] = True
     return result
 
 
@@ -127,6 +156,8 @@ def main() -> None:
             "hosts": {"type": "list", "elements": "str", "required": True},
             "state": {"type": "str", "choices": ["drained", "active"], "default": "drained"},
             "if_none_left": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
+            "reload_container": {"type": "str"},
+            "reload_config": {"type": "str", "default": "/etc/nginx/nginx.conf"},
         },
         supports_check_mode=True,
     )

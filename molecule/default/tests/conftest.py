@@ -111,6 +111,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if seed is not None:
         random.Random(seed).shuffle(items)
         print("lab checks shuffled with seed %d: %s" % (seed, [item.nodeid for item in items]))
+    else:
+        # The checks of the shared second run go first, so that run is the one right after the
+        # converge: it is the scenario's idempotence check (molecule.yml runs no converge of its own
+        # for that), with ACME and secret checks on top.
+        items.sort(key=lambda item: "second_run" not in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
@@ -340,8 +345,8 @@ class SecondRun:
 @pytest.fixture(scope="session")
 def second_run(lab) -> SecondRun:
     """One run for the checks that ask what running site.yml again does (nothing changes on any host,
-    no CA is asked, no secret is printed): each would otherwise run it alone. Started by the first check
-    that asks, on the lab as the checks before it left it (converged: each puts the lab back)."""
+    no CA is asked, no secret is printed): each would otherwise run it alone. Its checks run first
+    (pytest_collection_modifyitems), so it is the run right after the converge: the idempotence check."""
     stages = ("staging", "production")
     before = {stage: len(acme_requests(stage)) for stage in stages}
     run = run_playbook("playbooks/site.yml", "-vvvv")

@@ -27,6 +27,7 @@ from ansible_collections.djangoops.fleet.plugins.module_utils._upstream import (
     Server,
     UpstreamError,
     build_servers,
+    reload_argv,
     render_upstream,
     set_down,
 )
@@ -381,3 +382,14 @@ def test_host_names_the_drain_reads_back_are_accepted(tmp_path: t.Any, host: str
     drained = set_down(text, [host], down=True)
     assert drained.changed == [host] and drained.missing == []
     assert "    server 10.0.0.11:8000 max_fails=3 fail_timeout=10s down;  # %s\n" % host in drained.text
+
+
+def test_reload_argv_reloads_the_named_container_with_its_config() -> None:
+    assert reload_argv("/usr/bin/docker", "nginx", "/etc/djangoops/nginx/nginx.conf") == [
+        "/usr/bin/docker", "exec", "nginx", "nginx", "-c", "/etc/djangoops/nginx/nginx.conf", "-s", "reload"]
+
+
+@pytest.mark.parametrize("container", ["", "-it"])
+def test_reload_argv_refuses_what_is_not_a_container_name(container: str) -> None:
+    with pytest.raises(ValueError, match="not a container name"):
+        reload_argv("docker", container, "/etc/nginx/nginx.conf")

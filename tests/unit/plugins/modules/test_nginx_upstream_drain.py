@@ -24,9 +24,11 @@ UPSTREAM = (
 )
 
 
-def _run(collections_root, path, hosts, state="drained", check_mode=False, **options) -> tuple[int, dict]:
+def _run(collections_root, path, hosts, state="drained", check_mode=False, bin_dir=None, **options) -> tuple[int, dict]:
     args = {"path": str(path), "hosts": hosts, "state": state, "_ansible_check_mode": check_mode, "_ansible_diff": True, **options}
     env = dict(os.environ)
+    if bin_dir:
+        env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(collections_root), env.get("PYTHONPATH")]))
     process = subprocess.run([sys.executable, "-m", MODULE], input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
                              capture_output=True, text=True, env=env, check=False, timeout=60)
@@ -76,3 +78,40 @@ def test_a_lone_server_is_left_in_place_when_asked(tmp_path, collections_root) -
     rc, result = _run(collections_root, path, ["app1", "app2"], if_none_left="skip")
     assert rc == 0 and not result["changed"] and result["none_left"]
     assert path.read_text() == UPSTREAM
+
+
+def _fake_docker(tmp_path, exit_code=0):
+    """A ``docker`` command that records its arguments (and fails when asked), first on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "docker-calls"
+    docker = bin_dir / "docker"
+    docker.write_text('#!/bin/sh\necho "$@" >> %s\necho "nginx: reload refused" >&2\nexit %d\n' % (calls, exit_code))
+    docker.chmod(0o755)
+    return bin_dir, calls
+
+
+def test_a_changed_upstream_reloads_nginx_in_the_same_run(tmp_path, collections_root) -> None:
+    path = tmp_path / "upstream.conf"
+    path.write_text(UPSTREAM)
+    bin_dir, calls = _fake_docker(tmp_path)
+    reload = {"reload_container": "nginx", "reload_config": "/etc/djangoops/nginx/nginx.conf"}
+    rc, result = _run(collections_root, path, ["app1"], bin_dir=bin_dir, **reload)
+    assert rc == 0 and result["changed"] and result["reloaded"], result
+    assert calls.read_text() == "exec nginx nginx -c /etc/djangoops/nginx/nginx.conf -s reload\n"
+    # Unchanged, or in check mode: no reload.
+    rc, result = _run(collections_root, path, ["app1"], bin_dir=bin_dir, **reload)
+    assert rc == 0 and not result["changed"] and not result["reloaded"]
+    rc, result = _run(collections_root, path, ["app1"], state="active", check_mode=True, bin_dir=bin_dir, **reload)
+    assert rc == 0 and result["changed"] and not result["reloaded"]
+    assert len(calls.read_text().splitlines()) == 1
+
+
+def test_a_failed_reload_fails_naming_the_container_and_the_changed_file(tmp_path, collections_root) -> None:
+    path = tmp_path / "upstream.conf"
+    path.write_text(UPSTREAM)
+    bin_dir = _fake_docker(tmp_path, exit_code=1)[0]
+    rc, result = _run(collections_root, path, ["app2"], bin_dir=bin_dir, reload_container="nginx")
+    assert rc == 1 and not result["reloaded"], result
+    assert result["msg"] == ("%s changed (app2), but reloading Nginx in container nginx failed (exit 1): nginx: reload refused" % path)
+    assert "down;  # app2" in path.read_text()  # the file stays changed, as the message says
