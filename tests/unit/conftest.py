@@ -28,9 +28,11 @@ puts its own entry points there, running the ansible-core it tests with).
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -98,6 +100,29 @@ def ansible_executable(name: str) -> pathlib.Path:
 def collections_root() -> pathlib.Path:
     """A directory for ``ANSIBLE_COLLECTIONS_PATH`` in which djangoops.fleet is this checkout."""
     return COLLECTIONS_ROOT
+
+
+@pytest.fixture(scope="session")
+def run_module(collections_root: pathlib.Path):
+    """Return ``run(name, args, bin_dir=None)``: this collection's module ``name`` run for real, as Ansible
+    runs it (a Python process given ``ANSIBLE_MODULE_ARGS``), with ``bin_dir`` first on PATH when given;
+    it returns the exit code, the JSON the module printed, and everything it printed."""
+
+    def run(name: str, args: dict, bin_dir: pathlib.Path | None = None) -> tuple[int, dict, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(collections_root), env.get("PYTHONPATH")]))
+        if bin_dir is not None:
+            env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
+        process = subprocess.run([sys.executable, "-m", "ansible_collections.djangoops.fleet.plugins.modules." + name],
+                                 input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
+                                 env=env, check=False, timeout=60)
+        try:
+            return process.returncode, json.loads(process.stdout), process.stdout + process.stderr
+        except ValueError:
+            pytest.fail("module %s printed no JSON: rc=%s\n%s\n%s" % (name, process.returncode, process.stdout, process.stderr))
+            raise
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -6,21 +6,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import subprocess
-import sys
 import typing as t
 
-import pytest
 
-MODULE = "ansible_collections.djangoops.fleet.plugins.modules.env_file"
 SECRET = "kq3Zr8x-the-secret-value"
 PASSWORD = "pw-0f-the-database"
 
 
-def _run(collections_root, path, *, check_mode: bool = False, diff: bool = True, **overrides: t.Any) -> tuple[int, dict, str]:
+def _run(run_module, path, *, check_mode: bool = False, diff: bool = True, **overrides: t.Any) -> tuple[int, dict, str]:
     args = {
         "path": str(path),
         "values": {"DEBUG": False, "DATABASE_HOST": "db.internal"},
@@ -29,20 +24,12 @@ def _run(collections_root, path, *, check_mode: bool = False, diff: bool = True,
         "_ansible_diff": diff,
     }
     args.update(overrides)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(collections_root), env.get("PYTHONPATH")]))
-    process = subprocess.run([sys.executable, "-m", MODULE], input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
-                             capture_output=True, text=True, env=env, check=False, timeout=60)
-    try:
-        return process.returncode, json.loads(process.stdout), process.stdout + process.stderr
-    except ValueError:
-        pytest.fail("module printed no JSON: rc=%s\n%s\n%s" % (process.returncode, process.stdout, process.stderr))
-        raise
+    return run_module("env_file", args)
 
 
-def test_creates_the_file_0600_with_every_value(tmp_path, collections_root) -> None:
+def test_creates_the_file_0600_with_every_value(tmp_path, run_module) -> None:
     path = tmp_path / "env"
-    rc, result, output = _run(collections_root, path)
+    rc, result, output = _run(run_module, path)
     assert rc == 0 and result["changed"], result
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text() == (
@@ -52,17 +39,17 @@ def test_creates_the_file_0600_with_every_value(tmp_path, collections_root) -> N
     assert SECRET not in output and PASSWORD not in output
 
 
-def test_a_second_run_changes_nothing(tmp_path, collections_root) -> None:
+def test_a_second_run_changes_nothing(tmp_path, run_module) -> None:
     path = tmp_path / "env"
-    _run(collections_root, path)
-    rc, result, _output = _run(collections_root, path)
+    _run(run_module, path)
+    rc, result, _output = _run(run_module, path)
     assert rc == 0 and not result["changed"] and result["changed_keys"] == []
 
 
-def test_a_changed_secret_shows_masked_and_marked_in_the_diff(tmp_path, collections_root) -> None:
+def test_a_changed_secret_shows_masked_and_marked_in_the_diff(tmp_path, run_module) -> None:
     path = tmp_path / "env"
-    _run(collections_root, path)
-    rc, result, output = _run(collections_root, path, values={"DEBUG": True, "DATABASE_HOST": "db.internal"},
+    _run(run_module, path)
+    rc, result, output = _run(run_module, path, values={"DEBUG": True, "DATABASE_HOST": "db.internal"},
                               secrets={"DJANGO_SECRET_KEY": "another-secret-value-entirely", "DATABASE_PASSWORD": PASSWORD})
     assert rc == 0 and result["changed"]
     assert result["changed_keys"] == ["DEBUG", "DJANGO_SECRET_KEY"]
@@ -73,39 +60,39 @@ def test_a_changed_secret_shows_masked_and_marked_in_the_diff(tmp_path, collecti
     assert "another-secret-value-entirely" not in output and SECRET not in output
 
 
-def test_check_mode_reports_and_writes_nothing(tmp_path, collections_root) -> None:
+def test_check_mode_reports_and_writes_nothing(tmp_path, run_module) -> None:
     path = tmp_path / "env"
-    rc, result, _output = _run(collections_root, path, check_mode=True)
+    rc, result, _output = _run(run_module, path, check_mode=True)
     assert rc == 0 and result["changed"] and not path.exists()
     assert result["diff"]["before"] == ""
 
 
-def test_mode_drift_alone_is_a_change(tmp_path, collections_root) -> None:
+def test_mode_drift_alone_is_a_change(tmp_path, run_module) -> None:
     path = tmp_path / "env"
-    _run(collections_root, path)
+    _run(run_module, path)
     path.chmod(0o644)
-    rc, result, _output = _run(collections_root, path)
+    rc, result, _output = _run(run_module, path)
     assert rc == 0 and result["changed"] and result["changed_keys"] == []
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_a_value_with_a_line_break_fails_naming_the_key_not_the_value(tmp_path, collections_root) -> None:
-    rc, result, output = _run(collections_root, tmp_path / "env", secrets={"DJANGO_SECRET_KEY": SECRET + "\nINJECTED=1"})
+def test_a_value_with_a_line_break_fails_naming_the_key_not_the_value(tmp_path, run_module) -> None:
+    rc, result, output = _run(run_module, tmp_path / "env", secrets={"DJANGO_SECRET_KEY": SECRET + "\nINJECTED=1"})
     assert rc == 1 and result["failed"]
     assert "the value of DJANGO_SECRET_KEY contains a line break" in result["msg"]
     assert SECRET not in output
 
 
-def test_a_key_in_both_values_and_secrets_is_refused(tmp_path, collections_root) -> None:
-    rc, result, _output = _run(collections_root, tmp_path / "env", values={"DEBUG": False, "DJANGO_SECRET_KEY": "x"})
+def test_a_key_in_both_values_and_secrets_is_refused(tmp_path, run_module) -> None:
+    rc, result, _output = _run(run_module, tmp_path / "env", values={"DEBUG": False, "DJANGO_SECRET_KEY": "x"})
     assert rc == 1 and "DJANGO_SECRET_KEY in both values and secrets" in result["msg"]
 
 
-def test_a_new_file_is_never_readable_by_others_even_when_setting_the_owner_fails(tmp_path, collections_root) -> None:
+def test_a_new_file_is_never_readable_by_others_even_when_setting_the_owner_fails(tmp_path, run_module) -> None:
     path = tmp_path / "env"
     old_umask = os.umask(0)  # the module inherits it: a plain create would make the file 0666
     try:
-        rc, result, output = _run(collections_root, path, owner="no-such-user-djangoops")
+        rc, result, output = _run(run_module, path, owner="no-such-user-djangoops")
     finally:
         os.umask(old_umask)
     assert rc == 1 and result["failed"], result
