@@ -125,8 +125,15 @@ def run_module(module: AnsibleModule) -> dict:
     not_text = sorted(name for name, content in files.items() if not isinstance(content, str))
     if not_text:
         module.fail_json(msg="files: the content of %s is not text" % ", ".join(not_text))
+    current: dict[str, str | None] = {}  # each file read once, for the comparison and the diff
+
+    def read(path: str) -> str | None:
+        if path not in current:
+            current[path] = _read(path)
+        return current[path]
+
     try:
-        to_write = changed_files(root, files, _read)
+        to_write = changed_files(root, files, read)
         needed = directories(root, files, module.params["directories"])
     except ConfigFilesError as error:
         module.fail_json(msg="files: %s" % error)
@@ -136,7 +143,7 @@ def run_module(module: AnsibleModule) -> dict:
     result = {"changed": bool(to_write or created), "changed_files": to_write, "created_directories": created}
     if module._diff:
         result["diff"] = [{"before_header": os.path.join(root, name), "after_header": os.path.join(root, name),
-                           "before": _read(os.path.join(root, name)) or "", "after": files[name]} for name in to_write]
+                           "before": read(os.path.join(root, name)) or "", "after": files[name]} for name in to_write]
     # Check mode writes nothing, but reports owner, group and modes that differ on what exists.
     changed = result["changed"]
     for directory in created:
