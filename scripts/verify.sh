@@ -21,5 +21,4 @@ fi
 
 # Playbooks the checks run find the collection as `make converge` does (ansible.cfg, the source tree).
 export ANSIBLE_CONFIG="$PWD/ansible.cfg" MOLECULE_PROJECT_DIRECTORY="$PWD"
-exec scripts/run-pytest.sh -p no:cacheprovider --connection=ansible --ansible-inventory=inventories/lab \
-  --force-ansible --sudo -r fE "$@"
+exec scripts/run-pytest.sh -p no:cacheprovider --sudo -r fE "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -38,6 +39,34 @@ class Lab:
     def proxy_addresses(self) -> list[str]:
         """Each proxy's public address, in inventory order."""
         return [proxy["ansible_host"] for proxy in self.proxies.values()]
+
+
+@functools.cache
+def lab_inventory() -> dict:
+    """inventories/lab as Ansible reads it (ansible-inventory --list)."""
+    out = subprocess.run(
+        ["ansible-inventory", "-i", str(PROJECT / "inventories" / "lab"), "--list"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)
+
+
+def ssh_hosts(group: str) -> list[str]:
+    """testinfra host specs for the servers of an inventory group, reached as Ansible reaches them: over
+    SSH to the inventory's address, as its user with the lab's key, then sudo. An ssh config written
+    beside the key names each server by its inventory name (ssh itself, not an `ansible` process per
+    command: the inventory's values are templates that only Ansible resolves, the key path among them)."""
+    inventory = lab_inventory()
+    config = LAB_DIR / "ssh" / "testinfra_config"
+    entries = [
+        f"Host {name}\n  HostName {values['ansible_host']}\n  User {values['ansible_user']}\n"
+        f"  IdentityFile {LAB_DIR / 'ssh' / 'id_ed25519'}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
+        f"  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  ControlPath {LAB_DIR / 'ssh'}/cm-%C\n"
+        for name, values in inventory["_meta"]["hostvars"].items() if "ansible_user" in values
+    ]
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("".join(entries))
+    return [f"ssh://{name}?ssh_config={config}&sudo=true" for name in inventory[group]["hosts"]]
 
 
 def server(name: str):
@@ -120,11 +149,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def lab() -> Lab:
-    out = subprocess.run(
-        ["ansible-inventory", "-i", str(PROJECT / "inventories" / "lab"), "--list"],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    inventory = json.loads(out)
+    inventory = lab_inventory()
     hostvars = inventory["_meta"]["hostvars"]
     all_vars = hostvars[inventory["nginx_proxy"]["hosts"][0]]
     proxy = inventory["nginx_proxy"]["hosts"][0]
@@ -356,8 +381,8 @@ def second_run(lab) -> SecondRun:
 
 @pytest.fixture(scope="session")
 def host_files():
-    """Read a file on the first proxy as root (over SSH through Ansible, like the checks on servers)."""
-    proxy = testinfra.get_host("ansible://proxy1?ansible_inventory=%s&force_ansible=True" % (PROJECT / "inventories" / "lab"), sudo=True)
+    """Read a file on the first proxy as root (over SSH, like the checks on servers)."""
+    proxy = testinfra.get_host(ssh_hosts("nginx_proxy")[0])
 
     def read(path: str) -> str:
         return proxy.file(path).content_string

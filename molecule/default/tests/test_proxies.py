@@ -1,4 +1,4 @@
-"""Checks on the proxies, over the same SSH connection Ansible uses (with sudo)."""
+"""Checks on the proxies, over SSH as Ansible reaches them (with sudo)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import json
 
 import pytest
 
+from conftest import ssh_hosts
+
 
 pytestmark = pytest.mark.readonly
 
-testinfra_hosts = ["ansible://nginx_proxy"]
+testinfra_hosts = ssh_hosts("nginx_proxy")
 
 
 def test_nginx_serves_a_tested_config_directory(host):

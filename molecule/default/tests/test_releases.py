@@ -15,7 +15,7 @@ import time
 import pytest
 import testinfra
 
-from conftest import psql, run_playbook, server, unapply_next_release_migration
+from conftest import StartedPlaybook, psql, run_playbook, server, unapply_next_release_migration
 
 
 NEXT, BROKEN = "1.1.0", "1.2.0"
@@ -148,12 +148,11 @@ def test_deploying_the_same_release_again_changes_nothing_and_uploads_nothing(cl
 
 @pytest.mark.changes_lab
 def test_migrations_wait_for_a_concurrent_run(start_version):
-    """A session holding the advisory lock (another deploy migrating) makes this run's migrate wait."""
+    """A session holding the advisory lock (another deploy migrating) makes this run's migrate wait;
+    the session ends once the run is seen waiting for the lock in PostgreSQL."""
     postgres = testinfra.get_host("docker://djangoops-lab-postgres")
-    # Held long enough for the deploy to reach its migrations while it is held: the deploy first runs
-    # the preflight on every app server and proxy and prepares the release (about 20-30 s on the lab's
-    # 2 shared cores); it then waits for the rest of the hold.
-    key, hold = 0x646A616E676F6F70, 45
+    # Held until the deploy waits for it, at most 300 s (bounded if the deploy never gets there).
+    key, hold = 0x646A616E676F6F70, 300
     postgres.run("nohup su postgres -c %s >/dev/null 2>&1 &",
                  f"psql -d polls -c 'SELECT pg_advisory_lock({key}); SELECT pg_sleep({hold});'")
     held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -163,8 +162,19 @@ def test_migrations_wait_for_a_concurrent_run(start_version):
         time.sleep(0.2)
     assert psql(held) == "1", "the other session never took the lock"
     # -v shows the one-off container's output in the task result.
-    run = _deploy(NEXT, "-v", "-e", "django_app_collectstatic=false")
-    assert run.returncode == 0, run.stdout + run.stderr
+    deploy = StartedPlaybook("playbooks/deploy.yml", "-e", f"lab_app_version={NEXT}", "-v", "-e", "django_app_collectstatic=false")
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    try:
+        for _attempt in range(600):
+            if psql(waiting) == "1" or deploy.process.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert psql(waiting) == "1", "the deploy never waited for the lock:\n" + deploy.printed()[-5000:]
+    finally:
+        # The other run finishes: its session ends, and the lock with it.
+        psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+    run = deploy.wait()
+    assert run.returncode == 0, run.stdout
     assert "djangoops: waiting for the migration lock (another run is migrating)" in run.stdout
     assert "djangoops: holding the migration lock" in run.stdout
     assert psql(held) == "0"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import ssh_hosts
+
 
 pytestmark = pytest.mark.readonly
 
-testinfra_hosts = ["ansible://django_app", "ansible://nginx_proxy"]
+testinfra_hosts = ssh_hosts("django_app") + ssh_hosts("nginx_proxy")
 
 
 def test_no_secret_outside_the_env_file(host, lab):

@@ -27,7 +27,8 @@ class ReplaceEveryFile(collectstatic.Command):
     newer release's files would stay, as would an older upload over an image built earlier."""
 
     def delete_file(self, path, prefixed_path, source_storage):
-        if self.storage.exists(prefixed_path) and not getattr(self.storage, "file_overwrite", False):
+        # A storage that overwrites on save (S3's default) needs no request per file to ask first.
+        if not getattr(self.storage, "file_overwrite", False) and self.storage.exists(prefixed_path):
             self.storage.delete(prefixed_path)
         return True
 

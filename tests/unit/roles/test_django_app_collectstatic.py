@@ -51,9 +51,11 @@ class ContentFile(io.BytesIO):
     pass
 
 
-def run(monkeypatch: pytest.MonkeyPatch, stored: dict[str, bytes], *, release_id: str | None) -> tuple[MemoryStorage, list]:
+def run(monkeypatch: pytest.MonkeyPatch, stored: dict[str, bytes], *, release_id: str | None,
+        namespace: dict | None = None) -> tuple[MemoryStorage, list]:
     """Run the script against a storage holding ``stored``; its storage afterwards and the
-    collectstatic runs (each one uploads the release's stylesheet)."""
+    collectstatic runs (each one uploads the release's stylesheet). ``namespace`` receives the
+    script's names."""
     storage = MemoryStorage(stored)
     uploads: list = []
 
@@ -83,7 +85,9 @@ def run(monkeypatch: pytest.MonkeyPatch, stored: dict[str, bytes], *, release_id
         monkeypatch.setenv("DJANGOOPS_RELEASE_ID", release_id)
     # exec, not runpy.run_path: under ansible-test units the collection loader's path hook claims the
     # file's path, and run_path then looks for a __main__ module inside it.
-    exec(compile(SCRIPT.read_text(encoding="utf-8"), str(SCRIPT), "exec"), {"__name__": "<run_path>"})  # pylint: disable=exec-used
+    names_of_script = {"__name__": "<run_path>"} if namespace is None else namespace
+    names_of_script["__name__"] = "<run_path>"
+    exec(compile(SCRIPT.read_text(encoding="utf-8"), str(SCRIPT), "exec"), names_of_script)  # pylint: disable=exec-used
     return storage, uploads
 
 
@@ -123,3 +127,40 @@ def test_no_image_id_stops_before_any_upload(monkeypatch, release_id: str | None
     assert str(stopped.value) == (
         f"djangoops: DJANGOOPS_RELEASE_ID must be the ID of the image of {IMAGE} (sha256:<64 hex digits>),"
         f" got {release_id or ''!r}")
+
+
+class CountingStorage(MemoryStorage):
+    """A storage that counts the requests a remote one would make, and may overwrite on save."""
+
+    def __init__(self, files: dict[str, bytes], *, file_overwrite: bool | None) -> None:
+        super().__init__(files)
+        if file_overwrite is not None:
+            self.file_overwrite = file_overwrite
+        self.requests: list[str] = []
+
+    def exists(self, name: str) -> bool:
+        self.requests.append("exists " + name)
+        return super().exists(name)
+
+    def delete(self, name: str) -> None:
+        self.requests.append("delete " + name)
+        super().delete(name)
+
+
+@pytest.mark.parametrize("file_overwrite, requests, left", [
+    # S3Storage's default: saving replaces the object, so nothing is asked or deleted first.
+    (True, [], {"polls/style.css": b"older"}),
+    # A storage that would save under another name: the stored file goes first.
+    (False, ["exists polls/style.css", "delete polls/style.css"], {}),
+    (None, ["exists polls/style.css", "delete polls/style.css"], {}),
+], ids=["overwriting-storage", "renaming-storage", "storage-without-the-setting"])
+def test_every_stored_file_is_replaced_asking_the_storage_only_when_it_would_not_overwrite(
+        monkeypatch, file_overwrite: bool | None, requests: list[str], left: dict) -> None:
+    namespace: dict = {}
+    run(monkeypatch, {MARKER: f"{IMAGE} {ID_A}\n".encode()}, release_id=ID_A, namespace=namespace)
+    command = namespace["ReplaceEveryFile"]()
+    command.storage = CountingStorage({"polls/style.css": b"older"}, file_overwrite=file_overwrite)
+    # True: collectstatic copies the release's file, whatever the stored one's time.
+    assert command.delete_file("polls/style.css", "polls/style.css", None) is True
+    assert command.storage.requests == requests
+    assert command.storage.files == left

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What a run of nginx_config must create and write, from what is on disk."""
+"""What a run of config_files must create and write, from what is on disk."""
 
 from __future__ import annotations
 

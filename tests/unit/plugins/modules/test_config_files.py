@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Run the nginx_config module for real (a subprocess, as Ansible runs it) against a temp dir."""
+"""Run the config_files module for real (a subprocess, as Ansible runs it) against a temp dir."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ FILES = {"nginx.conf": "events {}\n", "conf.d/10-site.conf": "server {}\n"}
 
 def _run(run_module, path, files, check_mode=False, **options) -> tuple[int, dict]:
     args = {"path": str(path), "files": files, "_ansible_check_mode": check_mode, "_ansible_diff": True, **options}
-    return run_module("nginx_config", args)[:2]
+    return run_module("config_files", args)[:2]
 
 
 def _mode(path) -> int:

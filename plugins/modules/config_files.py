@@ -7,16 +7,18 @@ from __future__ import annotations
 
 
 DOCUMENTATION = r"""
-module: nginx_config
-short_description: Write the files of an Nginx configuration directory in one module run
+module: config_files
+short_description: Write the files of a directory, and the directories they need, in one module run
 version_added: 0.1.0
 description:
   - Makes the directory O(path) hold O(files) (names relative to it, contents as given, typically rendered with
     the C(ansible.builtin.template) lookup), creating the directories they need and O(directories), and sets
     owner, group and modes. Files already holding the same content are left alone; each changed file is written
     through a temporary file in its directory and moved into place.
-  - The nginx_proxy role renders its candidate configuration with it, in one round trip per proxy instead of one per
-    directory and per template (M(ansible.builtin.file) and M(ansible.builtin.template) in a loop).
+  - The roles write with it what would otherwise take a round trip per directory and per file
+    (M(ansible.builtin.file) and M(ansible.builtin.template) or M(ansible.builtin.copy), which itself makes two when the
+    file is current). The nginx_proxy role writes its candidate configuration with it, each role the local fact it
+    publishes, and the django_app and certbot roles their directories with the CA bundles they are given.
   - Files in O(path) that O(files) does not name are left as they are.
 author:
   - djangoops.fleet developers (@djangoops)
@@ -29,7 +31,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - One diff per changed file, with its old and new content (configuration, no secrets belong in it).
+      - One diff per changed file, with its old and new content (configuration and certificates, no secrets belong
+        in it).
   idempotent:
     support: full
 options:
@@ -65,7 +68,7 @@ options:
 
 EXAMPLES = r"""
 - name: Render the candidate configuration
-  djangoops.fleet.nginx_config:
+  djangoops.fleet.config_files:
     path: /etc/djangoops/nginx.candidate
     files:
       nginx.conf: "{{ lookup('ansible.builtin.template', 'nginx.conf.j2') }}"
