@@ -51,22 +51,27 @@ def lab_inventory() -> dict:
     return json.loads(out)
 
 
-def ssh_hosts(group: str) -> list[str]:
-    """testinfra host specs for the servers of an inventory group, reached as Ansible reaches them: over
-    SSH to the inventory's address, as its user with the lab's key, then sudo. An ssh config written
-    beside the key names each server by its inventory name (ssh itself, not an `ansible` process per
-    command: the inventory's values are templates that only Ansible resolves, the key path among them)."""
-    inventory = lab_inventory()
+@functools.cache
+def _ssh_config() -> Path:
+    """An ssh config beside the lab's key that names each server by its inventory name, written once per
+    session (the inventory's values are templates only Ansible resolves, the key path among them)."""
     config = LAB_DIR / "ssh" / "testinfra_config"
     entries = [
         f"Host {name}\n  HostName {values['ansible_host']}\n  User {values['ansible_user']}\n"
         f"  IdentityFile {LAB_DIR / 'ssh' / 'id_ed25519'}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
         f"  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  ControlPath {LAB_DIR / 'ssh'}/cm-%C\n"
-        for name, values in inventory["_meta"]["hostvars"].items() if "ansible_user" in values
+        for name, values in lab_inventory()["_meta"]["hostvars"].items() if "ansible_user" in values
     ]
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text("".join(entries))
-    return [f"ssh://{name}?ssh_config={config}&sudo=true" for name in inventory[group]["hosts"]]
+    return config
+
+
+def ssh_hosts(group: str) -> list[str]:
+    """testinfra host specs for the servers of an inventory group, reached as Ansible reaches them: over
+    SSH to the inventory's address, as its user with the lab's key, then sudo (ssh itself, not an
+    `ansible` process per command)."""
+    return [f"ssh://{name}?ssh_config={_ssh_config()}&sudo=true" for name in lab_inventory()[group]["hosts"]]
 
 
 def server(name: str):
