@@ -121,7 +121,7 @@ readmes: venv
 
 # The static checks (unit lint sanity units) run beside the molecule scenario, niced, in the cores it
 # leaves idle; a failed one stops the scenario (scripts/test.sh).
-test: venv host images collection
+test: venv host
 	$(call say,Static checks beside the molecule scenario (scripts/test.sh))
 	scripts/test.sh
 	$(call say,All tests passed)

@@ -300,10 +300,33 @@ def _playbook_command(playbook: str, args: tuple[str, ...], inventories: tuple[s
     return [*command, str(PROJECT / playbook), *args], env
 
 
+# Each playbook run of the checks: (check, playbook and arguments, seconds, exit code), summed up at the
+# end of the session (pytest_terminal_summary): where the suite's time goes, run by run.
+PLAYBOOK_RUNS: list[tuple[str, str, float, int]] = []
+
+
+def _record_run(command: list[str], started: float, returncode: int) -> None:
+    check = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].rsplit("/", 1)[-1]
+    playbook = " ".join(arg.removeprefix(f"{PROJECT}/") for arg in command[1:] if not arg.startswith(str(PROJECT / "inventories")))
+    PLAYBOOK_RUNS.append((check, playbook.replace("-i ", ""), time.monotonic() - started, returncode))
+
+
 def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inventories/lab",)) -> subprocess.CompletedProcess:
     """Run a playbook of this project with its own ansible.cfg, as `make` does; output uncoloured."""
     command, env = _playbook_command(playbook, args, inventories)
-    return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    started = time.monotonic()
+    run = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    _record_run(command, started, run.returncode)
+    return run
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not PLAYBOOK_RUNS:
+        return
+    total = sum(seconds for _check, _playbook, seconds, _rc in PLAYBOOK_RUNS)
+    terminalreporter.section(f"{len(PLAYBOOK_RUNS)} playbook runs, {total:.0f} s in all; the slowest")
+    for check, playbook, seconds, returncode in sorted(PLAYBOOK_RUNS, key=lambda run: -run[2])[:30]:
+        terminalreporter.write_line(f"{seconds:6.1f} s  rc={returncode:<3} {check}  {playbook[:140]}")
 
 
 class StartedPlaybook:
@@ -312,11 +335,13 @@ class StartedPlaybook:
     def __init__(self, playbook: str, *args: str, inventories: tuple[str, ...] = ("inventories/lab",)) -> None:
         command, env = _playbook_command(playbook, args, inventories)
         self._output = open(LAB_DIR / ("run-%d.log" % time.monotonic_ns()), "w+", encoding="utf-8")
+        self._command, self._started = command, time.monotonic()
         self.process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=self._output, stderr=subprocess.STDOUT,
                                         text=True, start_new_session=True)
 
     def wait(self, timeout: int = 600) -> subprocess.CompletedProcess:
         returncode = self.process.wait(timeout=timeout)
+        _record_run(self._command, self._started, returncode)
         self._output.seek(0)
         output = self._output.read()
         self._output.close()

@@ -154,9 +154,12 @@ def test_state_absent_removes_the_block_and_present_restores_it(client, lab, app
     assert _answers(neighbour, [private], lab) == {private: True}
     assert _open_ports(client, [public], str(APP_PORT)) == {public: []}
 
+    # UFW active now but off at boot (a hand edit, an image's default): a reboot would open the server.
+    app2.check_output("sed -i 's/^ENABLED=.*/ENABLED=no/' /etc/ufw/ufw.conf")
     restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert app2.file("/etc/ufw/after.rules").content_string.count("# BEGIN DJANGOOPS.FLEET UFW-DOCKER") == 1
+    assert "ENABLED=yes" in app2.file("/etc/ufw/ufw.conf").content_string.splitlines()
     _check_only_proxies_reach_the_app(client, lab)
 
 
