@@ -11,21 +11,10 @@ import time
 import pytest
 import testinfra
 
-from conftest import run_playbook, server
+from conftest import open_ports, run_playbook, server
 
 
 APP_PORT = 8000
-
-
-def _open_ports(client, addresses: list[str], ports: str) -> dict[str, list[int]]:
-    """The open ports of each address, scanned together (nmap probes the hosts in parallel).
-    Bounded: at most 10,000 ports a host at 2,000 probes/s in all, one retry, two minutes per host."""
-    scan = client.run(f"nmap -Pn -n -T4 --min-rate 2000 --max-retries 1 --host-timeout 120s -p {ports} -oG - {' '.join(addresses)}")
-    assert scan.rc == 0, scan.stderr
-    found = {address: sorted(int(port) for port in re.findall(r"(\d+)/open/", listed))
-             for address, listed in re.findall(r"^Host: (\S+) .*\tPorts: (.*)$", scan.stdout, re.M)}
-    assert set(found) == set(addresses), f"nmap reported no ports for {set(addresses) - set(found)}: {scan.stdout}"
-    return found
 
 
 def _answers(host, addresses: list[str], lab) -> dict[str, bool]:
@@ -41,7 +30,7 @@ def _answers(host, addresses: list[str], lab) -> dict[str, bool]:
 def _check_only_proxies_reach_the_app(client, lab, *, ports: str = f"22,80,443,{APP_PORT}") -> None:
     neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
     privates = [app["private_address"] for app in lab.app_servers.values()]
-    scans = _open_ports(client, [app["ansible_host"] for app in lab.app_servers.values()] + [lab.proxy_public], ports)
+    scans = open_ports(client, [app["ansible_host"] for app in lab.app_servers.values()] + [lab.proxy_public], ports)
     from_neighbour, from_proxy = _answers(neighbour, privates, lab), _answers(server("proxy1"), privates, lab)
     for name, app in lab.app_servers.items():
         assert scans[app["ansible_host"]] == [22], f"{name}: only SSH may be open to the public"
@@ -152,7 +141,7 @@ def test_state_absent_removes_the_block_and_present_restores_it(client, lab, app
     neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
     private, public = lab.app_servers["app2"]["private_address"], lab.app_servers["app2"]["ansible_host"]
     assert _answers(neighbour, [private], lab) == {private: True}
-    assert _open_ports(client, [public], str(APP_PORT)) == {public: []}
+    assert open_ports(client, [public], str(APP_PORT)) == {public: []}
 
     # UFW active now but off at boot (a hand edit, an image's default): a reboot would open the server.
     app2.check_output("sed -i 's/^ENABLED=.*/ENABLED=no/' /etc/ufw/ufw.conf")
@@ -171,7 +160,7 @@ def test_tutorial_private_ranges_option_admits_private_neighbours(client, lab, a
     neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
     private, public = lab.app_servers["app2"]["private_address"], lab.app_servers["app2"]["ansible_host"]
     assert _answers(neighbour, [private], lab) == {private: True}
-    assert _open_ports(client, [public], str(APP_PORT)) == {public: []}  # public still closed
+    assert open_ports(client, [public], str(APP_PORT)) == {public: []}  # public still closed
 
     restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")
     assert restored.returncode == 0, restored.stdout + restored.stderr

@@ -14,13 +14,12 @@ The checks share their site.yml runs (SeamsLab); the lab is put back after them,
 from __future__ import annotations
 
 import bisect
-import re
 import time
 
 import pytest
 import testinfra
 
-from conftest import drained_in, run_playbook, server, unapply_next_release_migration
+from conftest import drained_in, open_ports, run_playbook, server, unapply_next_release_migration
 
 
 pytestmark = pytest.mark.changes_lab
@@ -36,13 +35,6 @@ nginx_proxy:
     nginx_proxy_config_dir: {MOVED_DIR}
     nginx_proxy_container_name: {MOVED_CONTAINER}
 """
-
-
-def _open_ports(scanner, address: str, ports: str) -> list[int]:
-    # Bounded: a few ports, one retry, 30 s per host.
-    scan = scanner.run(f"nmap -Pn -n -T4 --max-retries 1 --host-timeout 30s -p {ports} -oG - {address}")
-    assert scan.rc == 0, scan.stderr
-    return sorted(int(port) for port in re.findall(r"(\d+)/open/", scan.stdout))
 
 
 def _status(host, address: str, port: int, lab) -> str:
@@ -98,9 +90,11 @@ def test_changing_only_the_app_port_moves_the_whole_site(seams_lab, client, lab)
         assert upstream.count(f":{NEW_PORT} ") == len(lab.app_servers) and f":{DEFAULT_PORT} " not in upstream, upstream
     neighbour = testinfra.get_host("docker://djangoops-lab-neighbour")
     ports = f"22,{DEFAULT_PORT},{NEW_PORT}"
+    public = open_ports(client.host, [app["ansible_host"] for app in lab.app_servers.values()], ports)
+    private = open_ports(neighbour, [app["private_address"] for app in lab.app_servers.values()], ports)
     for name, app in lab.app_servers.items():
-        assert _open_ports(client.host, app["ansible_host"], ports) == [22], f"{name}: public"
-        assert _open_ports(neighbour, app["private_address"], ports) == [22], f"{name}: private neighbour"
+        assert public[app["ansible_host"]] == [22], f"{name}: public"
+        assert private[app["private_address"]] == [22], f"{name}: private neighbour"
         for proxy in lab.proxies:
             assert _status(server(proxy), app["private_address"], NEW_PORT, lab) == "200", (name, proxy)
             assert _status(server(proxy), app["private_address"], DEFAULT_PORT, lab) != "200", (name, proxy)
