@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import PROJECT, run_playbook, server, unapply_next_release_migration
+from conftest import PROJECT, restore_release, run_playbook, server, unapply_next_release_migration
 
 
 pytestmark = pytest.mark.changes_lab
@@ -112,8 +112,7 @@ def inventory_release_after(lab):
     stopped elsewhere), and the database is as the converge left it."""
     yield
     if {image.rsplit(":", 1)[1] for image in _running_images(lab)} != {lab.all_vars["lab_app_version"]}:
-        restored = run_playbook("playbooks/deploy.yml")
-        assert restored.returncode == 0, restored.stdout + restored.stderr
+        restore_release()
     unapply_next_release_migration(lab)
 
 

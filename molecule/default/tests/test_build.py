@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import PROJECT, run_playbook, server
+from conftest import PROJECT, restore_release, run_playbook, server
 
 
 pytestmark = pytest.mark.changes_lab
@@ -37,8 +37,7 @@ def git_release(tmp_path):
 @pytest.fixture()
 def back_to_the_inventory_release(lab):
     yield
-    restored = run_playbook("playbooks/deploy.yml")
-    assert restored.returncode == 0, restored.stdout + restored.stderr
+    restore_release()
 
 
 def test_a_release_built_from_git_on_the_app_servers(lab, client, git_release, back_to_the_inventory_release):

@@ -10,7 +10,7 @@ import json
 import pytest
 import testinfra
 
-from conftest import run_playbook
+from conftest import restore_release, run_playbook
 
 
 pytestmark = pytest.mark.changes_lab
@@ -34,8 +34,7 @@ def _deploy(version: str, *args: str):
 def back_on_the_lab_release(lab):
     """Afterwards every app server runs the lab's release again."""
     yield
-    restored = _deploy(lab.all_vars["lab_app_version"])
-    assert restored.returncode == 0, restored.stdout + restored.stderr
+    restore_release()
 
 
 def test_a_release_with_debug_on_stops_before_going_live_and_deploys_once_accepted(client, lab, back_on_the_lab_release):

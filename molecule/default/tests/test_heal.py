@@ -11,7 +11,7 @@ import time
 import pytest
 import testinfra
 
-from conftest import StartedPlaybook, drained_in, run_playbook, server, unapply_next_release_migration
+from conftest import StartedPlaybook, drained_in, restore_release, run_playbook, server, unapply_next_release_migration
 
 
 pytestmark = pytest.mark.changes_lab
@@ -44,8 +44,7 @@ def _version(name: str) -> str:
 def _at(lab, version: str) -> None:
     """The app servers run this release (deployed only when one does not)."""
     if any(_version(name) != version for name in lab.app_servers):
-        run = run_playbook("playbooks/deploy.yml", "-e", f"lab_app_version={version}")
-        assert run.returncode == 0, run.stdout + run.stderr
+        restore_release("-e", f"lab_app_version={version}")
 
 
 def _drained(lab) -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ import time
 import pytest
 import testinfra
 
-from conftest import StartedPlaybook, psql, run_playbook, server, unapply_next_release_migration
+from conftest import StartedPlaybook, psql, restore_release, run_playbook, server, unapply_next_release_migration
 
 
 NEXT, BROKEN = "1.1.0", "1.2.0"
@@ -93,8 +93,7 @@ def start_version(lab):
     yield version
     # Whatever happened, leave the lab on the inventory's release and settings, every server in the
     # proxies' upstreams (deploy.yml puts drained servers back).
-    restored = run_playbook("playbooks/deploy.yml")
-    assert restored.returncode == 0, restored.stdout + restored.stderr
+    restore_release()
     unapply_next_release_migration(lab)
 
 

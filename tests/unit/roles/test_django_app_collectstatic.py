@@ -12,7 +12,9 @@ image and image ID, and only that exact pair skips the upload.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import pathlib
 import sys
 import types
@@ -22,6 +24,7 @@ import pytest
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[3] / "roles" / "django_app" / "files" / "collectstatic.py"
 MARKER = ".djangoops/static-release"
+DIGESTS = ".djangoops/static-files.json"
 IMAGE = "registry.example.com/polls:1.1.0"
 ID_A = "sha256:" + "a" * 64
 ID_B = "sha256:" + "b" * 64
@@ -46,25 +49,55 @@ class MemoryStorage:
         self.files[name] = content.read()
         return name
 
+    def listdir(self, directory: str) -> tuple[list[str], list[str]]:
+        prefix = directory + "/" if directory else ""
+        return [], [name[len(prefix):] for name in self.files if name.startswith(prefix) and "/" not in name[len(prefix):]]
+
 
 class ContentFile(io.BytesIO):
     pass
 
 
+# The release's static files, as the finders give them to collectstatic.
+RELEASE_FILES = {"polls/style.css": b"release 1.1.0", "admin/base.css": b"admin"}
+
+
+class FakeCollectstatic:
+    """Django's collectstatic, as far as the script relies on it: each file found goes through
+    delete_file, which says whether to save it."""
+
+    def __init__(self) -> None:
+        self.unmodified_files: list[str] = []
+        self.logged: list[str] = []
+
+    def log(self, message: str) -> None:
+        self.logged.append(message)
+
+    def collect(self) -> list[str]:
+        source = MemoryStorage(RELEASE_FILES)
+        sent = []
+        for path in RELEASE_FILES:
+            if self.delete_file(path, path, source):
+                with source.open(path) as handle:
+                    self.storage.save(path, handle)
+                sent.append(path)
+        return sent
+
+
 def run(monkeypatch: pytest.MonkeyPatch, stored: dict[str, bytes], *, release_id: str | None,
         namespace: dict | None = None) -> tuple[MemoryStorage, list]:
     """Run the script against a storage holding ``stored``; its storage afterwards and the
-    collectstatic runs (each one uploads the release's stylesheet). ``namespace`` receives the
+    collectstatic runs (each: its options and the files it sent). ``namespace`` receives the
     script's names."""
     storage = MemoryStorage(stored)
     uploads: list = []
 
     def call_command(command: t.Any, **options: t.Any) -> None:
-        uploads.append((type(command).__mro__[1].__name__, options))
-        storage.files["polls/style.css"] = b"release 1.1.0"
+        command.storage = storage
+        uploads.append((type(command).__mro__[1].__name__, options, command.collect()))
 
     names = {
-        "django.contrib.staticfiles.management.commands.collectstatic": {"Command": type("Command", (), {})},
+        "django.contrib.staticfiles.management.commands.collectstatic": {"Command": FakeCollectstatic},
         "django.contrib.staticfiles.storage": {"staticfiles_storage": storage},
         "django.core.files.base": {"ContentFile": ContentFile},
         "django.core.management": {"call_command": call_command},
@@ -91,11 +124,16 @@ def run(monkeypatch: pytest.MonkeyPatch, stored: dict[str, bytes], *, release_id
     return storage, uploads
 
 
-def test_an_empty_storage_gets_the_files_and_a_marker_naming_image_and_id(monkeypatch, capsys) -> None:
+def digests(files: dict[str, bytes]) -> bytes:
+    return json.dumps({name: hashlib.sha256(content).hexdigest() for name, content in files.items()}, sort_keys=True).encode()
+
+
+def test_an_empty_storage_gets_the_files_their_digests_and_a_marker_naming_image_and_id(monkeypatch, capsys) -> None:
     storage, uploads = run(monkeypatch, {}, release_id=ID_A)
-    assert uploads == [("Command", {"interactive": False, "verbosity": 1})]
-    assert storage.files == {"polls/style.css": b"release 1.1.0", MARKER: f"{IMAGE} {ID_A}\n".encode()}
-    assert capsys.readouterr().out == f"djangoops: static files of {IMAGE} {ID_A} uploaded, replacing those of no release\n"
+    assert uploads == [("FakeCollectstatic", {"interactive": False, "verbosity": 1}, list(RELEASE_FILES))]
+    assert storage.files == {**RELEASE_FILES, DIGESTS: digests(RELEASE_FILES), MARKER: f"{IMAGE} {ID_A}\n".encode()}
+    assert capsys.readouterr().out == (
+        f"djangoops: static files of {IMAGE} {ID_A} uploaded (2 sent, 0 unchanged), replacing those of no release\n")
 
 
 def test_the_same_image_and_id_are_not_uploaded_again(monkeypatch, capsys) -> None:
@@ -117,7 +155,48 @@ def test_anything_but_the_same_image_and_id_uploads(monkeypatch, capsys, marker:
     assert len(uploads) == 1
     assert storage.files[MARKER] == f"{IMAGE} {ID_A}\n".encode()
     assert capsys.readouterr().out == (
-        f"djangoops: static files of {IMAGE} {ID_A} uploaded, replacing those of {marker.strip()}\n")
+        f"djangoops: static files of {IMAGE} {ID_A} uploaded (2 sent, 0 unchanged), replacing those of {marker.strip()}\n")
+
+
+def test_only_the_files_that_differ_from_the_recorded_digests_are_sent(monkeypatch, capsys) -> None:
+    """The previous release left the admin's file as this release has it, and another stylesheet."""
+    previous = {"polls/style.css": b"release 1.0.0", "admin/base.css": b"admin"}
+    stored = {**previous, DIGESTS: digests(previous), MARKER: f"registry.example.com/polls:1.0.0 {ID_B}\n".encode()}
+    storage, uploads = run(monkeypatch, stored, release_id=ID_A)
+    assert [sent for _command, _options, sent in uploads] == [["polls/style.css"]]
+    assert storage.files == {**RELEASE_FILES, DIGESTS: digests(RELEASE_FILES), MARKER: f"{IMAGE} {ID_A}\n".encode()}
+    assert "(1 sent, 1 unchanged)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stored, sent", [
+    # Deleted from the bucket since (by hand, a lifecycle rule): its digest alone does not keep it.
+    ({DIGESTS: digests(RELEASE_FILES), "polls/style.css": b"release 1.1.0"}, ["admin/base.css"]),
+    # No record: a first upload, or one stopped half-way (the record goes before any file is sent).
+    ({"polls/style.css": b"release 1.1.0", "admin/base.css": b"admin"}, list(RELEASE_FILES)),
+    ({DIGESTS: b"{not json", "polls/style.css": b"release 1.1.0", "admin/base.css": b"admin"}, list(RELEASE_FILES)),
+    # A digest recorded for other content.
+    ({DIGESTS: digests({**RELEASE_FILES, "admin/base.css": b"older"}), "polls/style.css": b"release 1.1.0",
+      "admin/base.css": b"older"}, ["admin/base.css"]),
+], ids=["file-gone", "no-record", "bad-record", "other-content"])
+def test_a_file_is_sent_unless_its_digest_is_recorded_and_the_storage_lists_it(monkeypatch, stored: dict, sent: list) -> None:
+    storage, uploads = run(monkeypatch, {**stored, MARKER: f"{IMAGE} {ID_B}\n".encode()}, release_id=ID_A)
+    assert uploads[0][2] == sent
+    assert storage.files[DIGESTS] == digests(RELEASE_FILES)
+
+
+class UnlistableStorage(MemoryStorage):
+    def listdir(self, directory: str) -> tuple[list[str], list[str]]:
+        raise NotImplementedError("subclasses of Storage must provide a listdir() method")
+
+
+def test_a_storage_that_cannot_list_gets_every_file(monkeypatch) -> None:
+    namespace: dict = {}
+    run(monkeypatch, {MARKER: f"{IMAGE} {ID_A}\n".encode()}, release_id=ID_A, namespace=namespace)
+    command_class = namespace["ReplaceEveryFile"]
+    command_class.stored_digests = json.loads(digests(RELEASE_FILES))
+    command = command_class()
+    command.storage = UnlistableStorage(RELEASE_FILES)
+    assert command.collect() == list(RELEASE_FILES)
 
 
 @pytest.mark.parametrize("release_id", [None, "", IMAGE, "sha256:" + "a" * 63, ID_A.upper()])
@@ -161,6 +240,6 @@ def test_every_stored_file_is_replaced_asking_the_storage_only_when_it_would_not
     command = namespace["ReplaceEveryFile"]()
     command.storage = CountingStorage({"polls/style.css": b"older"}, file_overwrite=file_overwrite)
     # True: collectstatic copies the release's file, whatever the stored one's time.
-    assert command.delete_file("polls/style.css", "polls/style.css", None) is True
+    assert command.delete_file("polls/style.css", "polls/style.css", MemoryStorage(RELEASE_FILES)) is True
     assert command.storage.requests == requests
     assert command.storage.files == left
