@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import PROJECT, restore_release, run_playbook, server, unapply_next_release_migration
+from conftest import PROJECT, restore_release, server, unapply_next_release_migration
 
 
 pytestmark = pytest.mark.changes_lab
