@@ -52,7 +52,7 @@ class SeamsLab:
         self.state: tuple[int, bool] | None = (DEFAULT_PORT, False)
         self.was_moved = False
 
-    def converge(self, port: int = DEFAULT_PORT, moved: bool = False, *args: str) -> None:
+    def converge(self, port: int = DEFAULT_PORT, moved: bool = False, extra_args: tuple[str, ...] = ()) -> None:
         if self.state == (port, moved):
             return
         text = (f"all:\n  vars:\n    site_app_port: {port}\n" if port != DEFAULT_PORT else "") + (MOVED_INVENTORY if moved else "")
@@ -60,7 +60,7 @@ class SeamsLab:
         inventory.write_text(text)
         self.state = None  # unknown until the run succeeds
         self.was_moved |= moved
-        run = run_playbook("playbooks/site.yml", *args, inventories=("inventories/lab",) + ((str(inventory),) if text else ()))
+        run = run_playbook("playbooks/site.yml", *extra_args, inventories=("inventories/lab",) + ((str(inventory),) if text else ()))
         assert run.returncode == 0, run.stdout + run.stderr
         if self.was_moved and not moved:
             # The site.yml above put back the inventory's release and the default directory and container
@@ -79,7 +79,7 @@ def seams_lab(lab, tmp_path_factory):
     try:
         yield state
     finally:
-        state.converge(DEFAULT_PORT, False, *RESTORE_ARGS)
+        state.converge(extra_args=RESTORE_ARGS)
 
 
 def test_changing_only_the_app_port_moves_the_whole_site(seams_lab, client, lab):

@@ -36,17 +36,6 @@ def _read(name):
         return handle.read().decode()
 
 
-def _listed(storage, directory, listings):
-    """The file names the storage lists in a directory, asked once per directory; None when the
-    storage cannot list (then every file is sent)."""
-    if directory not in listings:
-        try:
-            listings[directory] = set(storage.listdir(directory)[1])
-        except (NotImplementedError, OSError):
-            listings[directory] = None
-    return listings[directory]
-
-
 class ReplaceEveryFile(collectstatic.Command):
     """collectstatic that replaces every stored file that differs from the release's. The stock
     command keeps a stored file that is newer than the release's, and a stored file's time is its
@@ -54,12 +43,21 @@ class ReplaceEveryFile(collectstatic.Command):
     over an image built earlier. Here the content decides: the digest the last complete upload
     recorded for the file (``stored_digests``) against the release's."""
 
-    stored_digests = {}
-
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, stored_digests=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.stored_digests = stored_digests or {}
         self.digests = {}
         self.listings = {}
+
+    def listed(self, directory):
+        """The file names the storage lists in a directory, asked once per directory; None when the
+        storage cannot list (then every file is sent)."""
+        if directory not in self.listings:
+            try:
+                self.listings[directory] = set(self.storage.listdir(directory)[1])
+            except (NotImplementedError, OSError):
+                self.listings[directory] = None
+        return self.listings[directory]
 
     def delete_file(self, path, prefixed_path, source_storage):
         digest = hashlib.sha256()
@@ -69,7 +67,7 @@ class ReplaceEveryFile(collectstatic.Command):
         self.digests[prefixed_path] = digest.hexdigest()
         if self.stored_digests.get(prefixed_path) == self.digests[prefixed_path]:
             directory, name = posixpath.split(prefixed_path)
-            listed = _listed(self.storage, directory, self.listings)
+            listed = self.listed(directory)
             if listed is not None and name in listed:
                 self.unmodified_files.append(prefixed_path)
                 self.log("Skipping '%s' (the storage holds this content)" % path)
@@ -84,15 +82,16 @@ uploaded = _read(marker).strip()
 if uploaded == uploading:
     print("djangoops: static files of %s are already uploaded" % uploading)
 else:
+    recorded = _read(digests_name)
     try:
-        ReplaceEveryFile.stored_digests = json.loads(_read(digests_name) or "{}")
+        stored = json.loads(recorded or "{}")
     except ValueError:
-        ReplaceEveryFile.stored_digests = {}
+        stored = {}
     # Until this upload is complete the storage holds a mix: a run stopped half-way leaves no
     # record of digests, and the next one sends every file.
-    if staticfiles_storage.exists(digests_name):
+    if recorded:
         staticfiles_storage.delete(digests_name)
-    command = ReplaceEveryFile()
+    command = ReplaceEveryFile(stored_digests=stored if isinstance(stored, dict) else {})
     call_command(command, interactive=False, verbosity=1)
     staticfiles_storage.save(digests_name, ContentFile(json.dumps(command.digests, sort_keys=True).encode()))
     if staticfiles_storage.exists(marker):

@@ -192,9 +192,7 @@ class UnlistableStorage(MemoryStorage):
 def test_a_storage_that_cannot_list_gets_every_file(monkeypatch) -> None:
     namespace: dict = {}
     run(monkeypatch, {MARKER: f"{IMAGE} {ID_A}\n".encode()}, release_id=ID_A, namespace=namespace)
-    command_class = namespace["ReplaceEveryFile"]
-    command_class.stored_digests = json.loads(digests(RELEASE_FILES))
-    command = command_class()
+    command = namespace["ReplaceEveryFile"](stored_digests=json.loads(digests(RELEASE_FILES)))
     command.storage = UnlistableStorage(RELEASE_FILES)
     assert command.collect() == list(RELEASE_FILES)
 
