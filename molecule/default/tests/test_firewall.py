@@ -104,7 +104,8 @@ def test_rules_survive_recreating_the_app_container(client, lab, app1_serving):
 @pytest.mark.changes_lab
 def test_rules_survive_restarting_docker(client, lab, app1_serving):
     app1 = server("app1")
-    app1.check_output("pkill -x dockerd")
+    # As a package upgrade or an administrator restarts it (systemd stops dockerd, then starts it).
+    app1.check_output("systemctl restart docker")
     for _attempt in range(60):
         time.sleep(1)
         if app1.run("docker info --format '{{.ServerVersion}}'").rc == 0:

@@ -1,11 +1,13 @@
 """Renewal in webroot mode while Nginx holds port 80: nothing happens while the certificate is not
 due; a renewed certificate is served at once, because Nginx reloads (HUP, no restart), with no
 failed request from a client polling during the reload; playbooks/renew.yml does the same for every
-proxy; the renewal job is scheduled on the proxy that runs Certbot only."""
+proxy; the renewal job is a systemd timer on the proxy that runs Certbot only, and its runs renew."""
 
 from __future__ import annotations
 
 import re
+import shlex
+import time
 
 import pytest
 
@@ -13,6 +15,8 @@ from conftest import run_playbook, server
 
 
 RENEW = "/usr/local/sbin/djangoops-certbot-renew"
+TIMER = "djangoops-certbot-renew.timer"
+SERVICE = "djangoops-certbot-renew.service"
 # Certbot sleeps up to 8 minutes before a non-interactive renewal (kind to the CA when run from
 # cron); the checks skip that wait.
 NO_SLEEP = "--no-random-sleep-on-renew"
@@ -31,9 +35,55 @@ def _check_no_failure(polled, what: str, errors: list[str]) -> None:
 
 @pytest.mark.readonly
 def test_the_renewal_job_is_scheduled_on_the_issuer_only():
-    assert RENEW in server("proxy1").check_output("crontab -l")
-    assert RENEW not in server("proxy2").run("crontab -l").stdout
-    assert not server("proxy2").file(RENEW).exists
+    # The lab's proxies boot with systemd: the role schedules a timer there, and no cron job (the
+    # renewal never runs twice); its next run is within the role's schedule (twice a day).
+    issuer = server("proxy1")
+    state = issuer.run(f"systemctl is-enabled {TIMER}; systemctl is-active {TIMER}; systemctl show -P NextElapseUSecRealtime {TIMER}")
+    enabled, active, next_run = state.stdout.splitlines()[:3]
+    assert (enabled, active) == ("enabled", "active"), state.stdout + state.stderr
+    next_in = int(issuer.check_output(f"date -d {shlex.quote(next_run)} +%s")) - int(issuer.check_output("date +%s"))
+    assert 0 < next_in <= 13 * 3600, next_run  # 12 h between runs at most, and up to 1 h of random delay
+    assert RENEW not in issuer.run("crontab -l").stdout
+    other = server("proxy2")
+    assert not other.file(f"/etc/systemd/system/{TIMER}").exists
+    assert RENEW not in other.run("crontab -l").stdout
+    assert not other.file(RENEW).exists
+
+
+@pytest.mark.changes_lab
+def test_the_timer_renews_a_due_certificate_and_nginx_serves_it(client, lab):
+    """The role's timer and service, with the timer's period shortened for the lab (a drop-in in /run,
+    gone at the next boot): a certificate made due (its renewal configuration asks for renewal 20,000
+    days before expiry, longer than Pebble's certificates live) is renewed by the timer's run alone, and
+    Nginx serves it."""
+    issuer = server("proxy1")
+    renewal = f"/etc/letsencrypt/renewal/{lab.domain}.conf"
+    dropin_dir = f"/run/systemd/system/{TIMER}.d"
+    dropin = f"{dropin_dir}/lab-every-10s.conf"
+    before = client.served_serial(lab.proxy_public)
+    saved = issuer.file(renewal).content_string
+    last_exit = f"systemctl show -P ExecMainExitTimestampMonotonic {SERVICE}"
+    exited_before = issuer.check_output(last_exit)
+    try:
+        # A top-level key, so before the first [section] (Certbot writes it commented out, at the top).
+        issuer.check_output(f"sed -i -e '/^renew_before_expiry *=/d' -e '1a renew_before_expiry = 20000 days' {renewal}")
+        issuer.check_output(f"mkdir -p {dropin_dir} && printf '%s\\n' '[Timer]' 'OnCalendar=' 'OnCalendar=*:*:0/10'"
+                            f" 'RandomizedDelaySec=0' 'AccuracySec=1s' > {dropin} && systemctl daemon-reload && systemctl restart {TIMER}")
+        # The first run the timer starts, to its end; then the short period goes, before a second run.
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and issuer.check_output(last_exit) == exited_before:
+            time.sleep(1)
+        issuer.check_output(f"rm -r {dropin_dir} && systemctl daemon-reload && systemctl restart {TIMER}")
+    finally:
+        issuer.run(f"rm -rf {dropin_dir} && systemctl daemon-reload && systemctl restart {TIMER}")
+        issuer.run("printf '%s' " + shlex.quote(saved) + f" > {renewal}")
+    result = issuer.check_output(f"systemctl show -P Result {SERVICE}")
+    journal = issuer.check_output(f"journalctl -u {SERVICE} -o cat --no-pager")
+    assert result == "success", journal[-3000:]
+    assert "certificate renewed; nginx reloaded" in journal, journal[-3000:]
+    served = re.findall(r"serves serial (\w+) for \S+, the certificate on disk", journal)
+    after = client.served_serial(lab.proxy_public)
+    assert after != before and served and after.lstrip("0") == served[-1].lstrip("0"), (before, after, journal[-3000:])
 
 
 @pytest.mark.readonly

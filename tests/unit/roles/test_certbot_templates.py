@@ -134,3 +134,21 @@ def test_the_script_trusts_the_private_ca_and_uses_the_config_dir(rendered) -> N
     assert "-v /etc/djangoops/certbot/acme-ca.pem:/etc/djangoops-acme-ca.pem:ro -e REQUESTS_CA_BUNDLE=/etc/djangoops-acme-ca.pem" in script
     assert "-v /srv/letsencrypt:/etc/letsencrypt" in script
     assert "--certificate=/srv/letsencrypt/live/www.example.com/fullchain.pem" in script
+
+
+def test_two_runs_at_once_take_turns(rendered, tmp_path: pathlib.Path) -> None:
+    """The timer and playbooks/renew.yml (or a run by hand) can start the script together: the second
+    waits for the first's container to end instead of failing on its name. A `docker` on PATH stands in
+    for the engine, recording when each run's container starts and ends."""
+    script = tmp_path / "renew.sh"
+    script.write_text(rendered["default"]["djangoops-certbot-renew.sh"].replace("/var/lock/", f"{tmp_path}/"))
+    script.chmod(0o755)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text(f'#!/bin/sh\necho "start $$" >> {tmp_path}/runs; sleep 0.5; echo "end $$" >> {tmp_path}/runs\n')
+    (fake / "docker").chmod(0o755)
+    env = {"PATH": f"{fake}:/usr/bin:/bin"}
+    runs = [subprocess.Popen([str(script)], env=env) for _run in range(2)]
+    assert [run.wait(timeout=20) for run in runs] == [0, 0]
+    events = [line.split()[0] for line in (tmp_path / "runs").read_text().splitlines()]
+    assert events == ["start", "end", "start", "end"], events
