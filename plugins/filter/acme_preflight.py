@@ -1,6 +1,6 @@
 # Copyright: djangoops.fleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters acme_dns_problems and acme_challenge_problems: the certbot role's ACME preflight."""
+"""Filters acme_dns_problems, acme_proxy_endpoints and acme_challenge_problems: the certbot role's ACME preflight."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ def acme_dns_problems(resolved, proxies, address_var="ansible_host"):
         raise AnsibleFilterError("acme_dns_problems expects a dict of names to answers and a dict of proxies to addresses")
     answers = {name: value if is_sequence(value) else [value] for name, value in resolved.items()}
     return _acme_preflight.dns_problems(answers, proxies, address_var=address_var)
+
+
+def acme_proxy_endpoints(proxies):
+    """Each address of each proxy as {key: proxy, value: address}: the places the preflight fetches its
+    token from (a dual-stack proxy twice, over IPv4 and IPv6)."""
+    if not isinstance(proxies, dict):
+        raise AnsibleFilterError("acme_proxy_endpoints expects a dict of proxies to an address or a list of addresses")
+    return [{"key": host, "value": address} for host, value in proxies.items() for address in _acme_preflight.proxy_address_list(value)]
 
 
 def _with_proxy_and_domain(result):
@@ -37,4 +45,8 @@ class FilterModule:
     """Ansible filter plugin entry point."""
 
     def filters(self) -> dict:
-        return {"acme_dns_problems": acme_dns_problems, "acme_challenge_problems": acme_challenge_problems}
+        return {
+            "acme_dns_problems": acme_dns_problems,
+            "acme_proxy_endpoints": acme_proxy_endpoints,
+            "acme_challenge_problems": acme_challenge_problems,
+        }

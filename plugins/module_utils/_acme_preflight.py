@@ -4,7 +4,8 @@
 
 Two checks, both judged here from data the certbot role collects on the controller:
 
-* every certificate name resolves only to addresses of proxies in the inventory;
+* every certificate name resolves only to addresses of proxies in the inventory (a proxy may have
+  several: its IPv4 and IPv6 addresses);
 * a token written to the issuing proxy's webroot comes back from every proxy over HTTP, for every
   name (the CA may reach any proxy the name resolves to; the others forward to the issuer).
 
@@ -32,31 +33,44 @@ def resolved_addresses(answers: t.Iterable[str]) -> list[str]:
     return [str(answer).strip() for answer in answers if str(answer).strip() not in _NO_ADDRESS]
 
 
+def proxy_address_list(value: t.Any) -> list[str]:
+    """A proxy's public addresses from its host variable: one address, or a list of them (dual stack:
+    its IPv4 and IPv6 addresses). Addresses in brackets lose them."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [str(item).strip().strip("[]") for item in values if str(item).strip()]
+
+
 def dns_problems(
     resolved: t.Mapping[str, t.Iterable[str]],
-    proxies: t.Mapping[str, str],
+    proxies: t.Mapping[str, t.Any],
     *,
     address_var: str = "ansible_host",
 ) -> list[str]:
     """What stops the CA from reaching a proxy for each name.
 
     ``resolved`` maps each certificate name to its A and AAAA answers; ``proxies`` maps each proxy's
-    inventory name to its public address (the value of ``address_var``).
+    inventory name to its public address or list of addresses (the value of ``address_var``).
     """
     problems: list[str] = []
     proxy_ips: dict[t.Any, str] = {}
-    for host, address in proxies.items():
-        ip = _ip(address)
-        if ip is None:
-            problems.append(
-                "%s: its %s '%s' is not an IP address; set certbot_address_var to a variable that holds"
-                " each proxy's public IP address" % (host, address_var, address)
-            )
-        else:
-            proxy_ips[ip] = host
+    for host, value in proxies.items():
+        addresses = proxy_address_list(value)
+        if not addresses:
+            problems.append("%s: its %s is empty; set it to the proxy's public IP address (or a list of its"
+                            " IPv4 and IPv6 addresses)" % (host, address_var))
+        for address in addresses:
+            ip = _ip(address)
+            if ip is None:
+                problems.append(
+                    "%s: its %s '%s' is not an IP address; set certbot_address_var to a variable that holds"
+                    " each proxy's public IP address, or a list of its IPv4 and IPv6 addresses" % (host, address_var, address)
+                )
+            else:
+                proxy_ips[ip] = host
     if problems:
         return problems
-    known = ", ".join("%s=%s" % (host, address) for host, address in proxies.items())
+    known = ", ".join("%s=%s" % (host, "/".join(proxy_address_list(value))) for host, value in proxies.items())
+    families = {ip.version for ip in proxy_ips}
     for name, answers in resolved.items():
         addresses = resolved_addresses(answers)
         if not addresses:
@@ -67,11 +81,15 @@ def dns_problems(
             continue
         strangers = [address for address in addresses if _ip(address) not in proxy_ips]
         if strangers:
+            hint = ""
+            if any(_ip(address) and _ip(address).version not in families for address in strangers):
+                hint = ("; a proxy with an IPv6 address must list it too (certbot_address_var naming a list of"
+                        " its IPv4 and IPv6 addresses)")
             problems.append(
                 "%s resolves to %s, which %s not a proxy in the inventory (proxies: %s); the CA would"
-                " validate against %s" % (
+                " validate against %s%s" % (
                     name, ", ".join(strangers), "is" if len(strangers) == 1 else "are", known,
-                    "it" if len(strangers) == 1 else "them",
+                    "it" if len(strangers) == 1 else "them", hint,
                 )
             )
     return problems

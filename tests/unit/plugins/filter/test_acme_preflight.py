@@ -13,11 +13,23 @@ from ansible_collections.djangoops.fleet.plugins.filter.acme_preflight import (
     FilterModule,
     acme_challenge_problems,
     acme_dns_problems,
+    acme_proxy_endpoints,
 )
 
 
 def test_filters_are_registered() -> None:
-    assert set(FilterModule().filters()) == {"acme_dns_problems", "acme_challenge_problems"}
+    assert set(FilterModule().filters()) == {"acme_dns_problems", "acme_proxy_endpoints", "acme_challenge_problems"}
+
+
+def test_each_address_of_each_proxy_is_an_endpoint() -> None:
+    proxies = {"proxy1": ["198.51.100.10", "2001:db8:100::10"], "proxy2": "198.51.100.13"}
+    assert acme_proxy_endpoints(proxies) == [
+        {"key": "proxy1", "value": "198.51.100.10"},
+        {"key": "proxy1", "value": "2001:db8:100::10"},
+        {"key": "proxy2", "value": "198.51.100.13"},
+    ]
+    with pytest.raises(AnsibleFilterError):
+        acme_proxy_endpoints(["198.51.100.10"])
 
 
 def test_dns_answers_may_be_a_single_string() -> None:

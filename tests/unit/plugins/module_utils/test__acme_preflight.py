@@ -30,6 +30,38 @@ def test_an_ipv6_answer_must_be_a_proxy_too() -> None:
     assert "resolves to 2001:db8::99, which is not a proxy" in problem
 
 
+DUAL_STACK = {"proxy1": ["198.51.100.10", "2001:db8:100::10"], "proxy2": ["198.51.100.13", "[2001:db8:100::13]"]}
+
+
+def test_dual_stack_proxies_list_both_addresses_and_both_record_types_pass() -> None:
+    resolved = {"www.example.com": ["198.51.100.10", "198.51.100.13", "2001:db8:100::10", "2001:db8:100::13"]}
+    assert dns_problems(resolved, DUAL_STACK) == []
+    assert dns_problems({"www.example.com": ["2001:db8:100:0::13"]}, DUAL_STACK) == []
+
+
+def test_an_aaaa_record_for_proxies_known_by_ipv4_only_says_to_list_their_ipv6_addresses() -> None:
+    (problem,) = dns_problems({"www.example.com": ["198.51.100.10", "2001:db8:100::10"]}, PROXIES)
+    assert problem.startswith("www.example.com resolves to 2001:db8:100::10, which is not a proxy")
+    assert "list of its IPv4 and IPv6 addresses" in problem
+
+
+def test_a_dual_stack_stranger_is_named_with_every_proxy_address() -> None:
+    (problem,) = dns_problems({"www.example.com": ["2001:db8:100::99"]}, DUAL_STACK)
+    assert "proxy1=198.51.100.10/2001:db8:100::10, proxy2=198.51.100.13/2001:db8:100::13" in problem
+    assert "must list it too" not in problem  # the proxies have IPv6 addresses: it is a stranger, no more
+
+
+@pytest.mark.parametrize("value", [[], "", [""]])
+def test_a_proxy_without_an_address_is_named(value) -> None:
+    (problem,) = dns_problems({"www.example.com": ["198.51.100.10"]}, {"proxy1": value}, address_var="public_addresses")
+    assert problem.startswith("proxy1: its public_addresses is empty")
+
+
+def test_every_entry_of_a_list_must_be_an_ip_address() -> None:
+    (problem,) = dns_problems({"www.example.com": ["198.51.100.10"]}, {"proxy1": ["198.51.100.10", "proxy1.example.com"]})
+    assert problem.startswith("proxy1: its ansible_host 'proxy1.example.com' is not an IP address")
+
+
 def test_a_name_pointing_elsewhere_is_named_with_what_it_resolves_to() -> None:
     (problem,) = dns_problems({"www.example.com": ["198.51.100.10"], "shop.example.com": ["203.0.113.5"]}, PROXIES)
     assert problem.startswith("shop.example.com resolves to 203.0.113.5, which is not a proxy in the inventory")
