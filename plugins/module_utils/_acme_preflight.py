@@ -52,9 +52,9 @@ def dns_problems(
     inventory name to its public address or list of addresses (the value of ``address_var``).
     """
     problems: list[str] = []
+    listed = {host: proxy_address_list(value) for host, value in proxies.items()}
     proxy_ips: dict[t.Any, str] = {}
-    for host, value in proxies.items():
-        addresses = proxy_address_list(value)
+    for host, addresses in listed.items():
         if not addresses:
             problems.append("%s: its %s is empty; set it to the proxy's public IP address (or a list of its"
                             " IPv4 and IPv6 addresses)" % (host, address_var))
@@ -69,7 +69,7 @@ def dns_problems(
                 proxy_ips[ip] = host
     if problems:
         return problems
-    known = ", ".join("%s=%s" % (host, "/".join(proxy_address_list(value))) for host, value in proxies.items())
+    known = ", ".join("%s=%s" % (host, "/".join(addresses)) for host, addresses in listed.items())
     families = {ip.version for ip in proxy_ips}
     for name, answers in resolved.items():
         addresses = resolved_addresses(answers)
@@ -82,7 +82,7 @@ def dns_problems(
         strangers = [address for address in addresses if _ip(address) not in proxy_ips]
         if strangers:
             hint = ""
-            if any(_ip(address) and _ip(address).version not in families for address in strangers):
+            if any(ip is not None and ip.version not in families for ip in map(_ip, strangers)):
                 hint = ("; a proxy with an IPv6 address must list it too (certbot_address_var naming a list of"
                         " its IPv4 and IPv6 addresses)")
             problems.append(
