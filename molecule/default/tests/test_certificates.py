@@ -37,7 +37,8 @@ def _same_serial(served: str, issued: str) -> bool:
 
 @contextlib.contextmanager
 def _dns(lab, addresses: list[str]) -> t.Iterator[None]:
-    """Point the site's name at these addresses in the lab's DNS (the one Pebble asks), then back."""
+    """Point the site's name at these addresses (A and AAAA records, by family) in the lab's DNS (the one
+    Pebble asks), then back at both addresses of every proxy."""
     acme_dns = lab.all_vars["lab_acme_dns_address"]
 
     def call(endpoint: str, **body: t.Any) -> None:
@@ -47,14 +48,16 @@ def _dns(lab, addresses: list[str]) -> t.Iterator[None]:
             assert response.status == 200
 
     def point(to: list[str]) -> None:
-        call("clear-a")  # add-a adds to what is there
-        call("add-a", addresses=to)
+        for family, records in (("a", [a for a in to if ":" not in a]), ("aaaa", [a for a in to if ":" in a])):
+            call(f"clear-{family}")  # add-a and add-aaaa add to what is there
+            if records:
+                call(f"add-{family}", addresses=records)
 
     point(addresses)
     try:
         yield
     finally:
-        point([proxy["ansible_host"] for proxy in lab.proxies.values()])
+        point([address for proxy in lab.proxies.values() for address in (proxy["ansible_host"], proxy["public_ipv6"])])
 
 
 @pytest.mark.readonly
@@ -89,27 +92,28 @@ def test_a_second_run_makes_no_acme_request(lab, second_run):
 
 @pytest.mark.changes_lab
 def test_dns_pointing_elsewhere_stops_in_the_preflight_and_no_ca_is_contacted(lab):
-    elsewhere = lab.all_vars["lab_client_address"]
+    # The client's addresses, an A and an AAAA record: both must be named.
+    elsewhere = f"{lab.all_vars['lab_client_address']}, {lab.all_vars['lab_client_address6']}"
     before = {stage: len(acme_requests(stage)) for stage in ("staging", "production")}
-    with _dns(lab, [elsewhere]):
+    with _dns(lab, elsewhere.split(", ")):
         run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, "-e", "certbot_force=true")
     output = run.stdout + run.stderr
     assert run.returncode != 0, output
     assert "ACME preflight failed, no CA was contacted" in output, output
-    assert f"{lab.domain} resolves to {elsewhere}, which is not a proxy in the inventory" in output, output
+    assert f"{lab.domain} resolves to {elsewhere}, which are not a proxy in the inventory" in output, output
     after = {stage: len(acme_requests(stage)) for stage in ("staging", "production")}
     assert after == before
 
 
 @pytest.mark.changes_lab
 def test_a_challenge_that_reaches_only_the_second_proxy_succeeds(client, lab):
-    """proxy1 runs Certbot; with the name resolving to proxy2 alone, every validation reaches
-    proxy2, which fetches the challenge from proxy1. Both proxies then serve the new certificate."""
-    proxy2 = lab.proxies["proxy2"]["ansible_host"]
+    """proxy1 runs Certbot; with the name resolving to proxy2 alone (its IPv4 and IPv6 addresses), every
+    validation reaches proxy2, which fetches the challenge from proxy1. Both proxies then serve the new certificate."""
+    proxy2 = lab.proxies["proxy2"]
     issued_before = _issued_serials("production")
     proxy2_nginx = testinfra.get_host("docker://djangoops-lab-proxy2")
     since = proxy2_nginx.check_output("date -u +%Y-%m-%dT%H:%M:%SZ")
-    with _dns(lab, [proxy2]):
+    with _dns(lab, [proxy2["ansible_host"], proxy2["public_ipv6"]]):
         run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, "-e", "certbot_force=true")
     assert run.returncode == 0, run.stdout + run.stderr
     issued = _issued_serials("production")

@@ -208,3 +208,14 @@ def test_the_reference_finder_sees_what_it_must() -> None:
 @pytest.mark.parametrize("role", APP_ROLES)
 def test_role_names_no_other_role_internals(role: str) -> None:
     assert _foreign_references(role) == [], "use the site settings, or the other role's published facts and entry points"
+
+
+def test_the_proxy_publishes_on_ipv6_when_its_public_addresses_include_one() -> None:
+    # A dual-stack proxy (a list of its IPv4 and IPv6 addresses) publishes 80/443 on [::] too.
+    dual_stack = {"site_public_address_var": "public_ip", "public_ip": ["203.0.113.10", "2001:db8::10"]}
+    assert _resolve("nginx_proxy", "nginx_proxy_publish_ipv6", dual_stack) is True
+    assert _resolve("nginx_proxy", "nginx_proxy_publish_ipv6", {"ansible_host": "2001:db8::10"}) is True
+    # IPv4 only, a host name, or no address at all: IPv4 only, as before.
+    assert _resolve("nginx_proxy", "nginx_proxy_publish_ipv6", {"ansible_host": "203.0.113.10"}) is False
+    assert _resolve("nginx_proxy", "nginx_proxy_publish_ipv6", {"ansible_host": "proxy1.example.com"}) is False
+    assert _resolve("nginx_proxy", "nginx_proxy_publish_ipv6", {}) is False
