@@ -99,7 +99,9 @@ def default_sources(role_dir: pathlib.Path) -> dict[str, str]:
     for key_node, value_node in root.value:
         raw = text[value_node.start_mark.index:value_node.end_mark.index].strip()
         if "\n" in raw:
-            raw = _flow(values[key_node.value])
+            value = values[key_node.value]
+            # A folded string (a long template) reads best as the one line it folds into.
+            raw = '"%s"' % value if isinstance(value, str) and '"' not in value else _flow(value)
         sources[key_node.value] = raw
     return sources
 
