@@ -18,6 +18,8 @@ import posixpath
 import re
 import typing as t
 
+from ansible_collections.djangoops.fleet.plugins.module_utils import _resolve
+
 Check = t.Callable[[t.Any], t.Optional[str]]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -106,13 +108,16 @@ def bounded_source(value: t.Any) -> str | None:
 
 
 def bind_address(value: t.Any) -> str | None:
-    """A host address to publish a port on (Docker takes no host name or network there)."""
+    """A host address to publish a port on, or a host name the server resolves to its addresses first
+    (Docker takes no host name or network there)."""
     text = _text(value)
     try:
         ipaddress.ip_address(text)
     except (TypeError, ValueError):
-        return ("%r is not an IP address: write one of this server's addresses (its private one), or 0.0.0.0 for"
-                " every address" % (value,))
+        if text is not None and _resolve.is_host_name(text):
+            return None
+        return ("%r is not an IP address or a host name: write one of this server's addresses (its private one) or"
+                " a name it resolves, or 0.0.0.0 for every address" % (value,))
     return None
 
 

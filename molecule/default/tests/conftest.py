@@ -35,6 +35,10 @@ class Lab:
     def secret(self, name: str) -> str:
         return (self.state_dir / "secrets" / name).read_text().split()[0]
 
+    def private_name(self, host: str) -> str:
+        """The name the lab's DNS server gives ``host``'s private address (the roles are given names)."""
+        return f"{host}.{self.all_vars['lab_private_zone']}"
+
     @property
     def proxy_addresses(self) -> list[str]:
         """Each proxy's public address, in inventory order."""
@@ -324,11 +328,20 @@ def _record_run(command: list[str], started: float, returncode: int) -> None:
     PLAYBOOK_RUNS.append((check, playbook.replace("-i ", ""), time.monotonic() - started, returncode))
 
 
-def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inventories/lab",)) -> subprocess.CompletedProcess:
-    """Run a playbook of this project with its own ansible.cfg, as `make` does; output uncoloured."""
+# A controller that resolves names with the lab's DNS server alone: the run sees its own /etc/resolv.conf
+# (a private mount namespace), so no lookup of the run leaves the lab and this machine's resolver is untouched.
+_WITH_RESOLV_CONF = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                     'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"', "with-resolv-conf"]
+
+
+def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inventories/lab",),
+                 resolv_conf: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a playbook of this project with its own ansible.cfg, as `make` does; output uncoloured.
+    With ``resolv_conf``, the controller resolves names through that file's DNS servers only."""
     command, env = _playbook_command(playbook, args, inventories)
+    wrapped = command if resolv_conf is None else [*_WITH_RESOLV_CONF, str(resolv_conf), *command]
     started = time.monotonic()
-    run = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    run = subprocess.run(wrapped, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
     _record_run(command, started, run.returncode)
     return run
 

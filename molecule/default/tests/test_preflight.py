@@ -46,6 +46,9 @@ SITE_CASES = {
     "extra-env-overrides-debug": ({"django_app_extra_env": {"DEBUG": "True"}}, "django_app_extra_env sets DEBUG"),
     "environment-prod": ({"django_app_environment": "prod"}, "django_app_environment"),
     "renew-minute-60": ({"certbot_renew_minute": 60}, "certbot_renew_minute: 60"),
+    # Every host's private name one the servers' DNS server does not know: found on the servers, in the
+    # preflight, before any of them changes.
+    "private-name-nowhere": ({"private_name": "nowhere.djangoops.internal"}, "cannot resolve nowhere.djangoops.internal"),
 }
 
 
@@ -119,8 +122,8 @@ BAD_INPUTS = {
     "app-loglevel": ({"django_app_loglevel": "verbose"}, "django_app_loglevel must be one of"),
     "app-relative-ca-bundle": ({"django_app_static_ca_bundle": "lab-ca.pem"}, "django_app_static_ca_bundle 'lab-ca.pem' is a relative path"),
     "app-admin-without-password": ({"django_app_admin_password": ""}, "django_app_admin_password (12+ characters) is required"),
-    "app-published-on-a-host-name": ({"django_app_published_address": "app1.internal"},
-                                     "django_app_published_address: 'app1.internal' is not an IP address"),
+    "app-published-on-a-bad-host-name": ({"django_app_published_address": "app_1.internal"},
+                                         "django_app_published_address: 'app_1.internal' is not an IP address or a host name"),
     "app-published-where-no-proxy-connects": ({"django_app_published_address": "10.87.0.99"},
                                               "the proxies connect to"),
     "app-check-ignore-not-an-id": ({"django_app_check_deploy_ignore": ["W018"]},

@@ -23,7 +23,8 @@ def test_nginx_serves_a_tested_config_directory(host):
     assert host.run("docker exec nginx nginx -t -c /etc/nginx/djangoops/nginx.conf").rc == 0
 
 
-def test_upstream_lists_every_app_server_by_private_address(host, lab):
+def test_upstream_lists_every_app_server_by_private_name(host, lab):
+    # The inventory gives private names (site_private_address_var: private_name); Nginx resolves them.
     upstream = host.file("/etc/djangoops/nginx/conf.d/upstream.conf").content_string
-    for app in lab.app_servers.values():
-        assert f"server {app['private_address']}:8000" in upstream
+    for name in lab.app_servers:
+        assert f"server {lab.private_name(name)}:8000" in upstream

@@ -196,7 +196,7 @@ def test_a_release_failing_its_health_check_stops_at_the_first_server(client, la
     assert counts.get("failed", 0) == 0, load["failures"]
     assert counts.get(f"version {BROKEN}", 0) == 0
     for proxy in lab.proxies:
-        assert f"server {lab.app_servers['app1']['private_address']}:8000 max_fails=3 fail_timeout=10s down;" in _upstream(proxy)
+        assert f"server {lab.private_name('app1')}:8000 max_fails=3 fail_timeout=10s down;" in _upstream(proxy)
 
 
 @pytest.mark.changes_lab
@@ -232,7 +232,8 @@ def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(lab, start_ver
         assert limits == f"500000000 {512 * 1024 * 1024}", (name, limits)
     assert "+DJANGOOPS_RELEASE_NOTE=masked-diff-check" in output
     assert "DJANGO_SECRET_KEY=********" in output and "DATABASE_PASSWORD=********" in output
-    # Public settings show in clear (the diff's context lines).
+    # Public settings show in clear (the diff's context lines); Gunicorn trusts the addresses the app
+    # server resolved the proxies' private names to.
     proxies = ",".join(proxy["private_address"] for proxy in lab.proxies.values())
     assert f"FORWARDED_ALLOW_IPS={proxies}" in output
     leaked = [name for name in SECRETS if lab.secret(name) in output]

@@ -219,3 +219,17 @@ def test_the_proxy_publishes_on_ipv6_when_its_public_addresses_include_one() -> 
     assert _resolve("nginx_proxy", "nginx_proxy_publish_ipv6", {"ansible_host": "203.0.113.10"}) is False
     assert _resolve("nginx_proxy", "nginx_proxy_publish_ipv6", {"ansible_host": "proxy1.example.com"}) is False
     assert _resolve("nginx_proxy", "nginx_proxy_publish_ipv6", {}) is False
+
+
+def test_the_app_port_is_published_on_each_address_of_a_name_ipv6_in_brackets() -> None:
+    role_vars = _load(ROLES_DIR / "django_app" / "vars" / "main.yml")
+
+    def published(inventory: dict) -> t.Any:
+        return _resolve("django_app", "__django_app_published_hosts", {**role_vars, **inventory})
+
+    assert published({"django_app_published_address": "10.0.0.5"}) == ["10.0.0.5"]
+    assert published({"django_app_published_address": "::"}) == ["[::]"]
+    assert published({"django_app_published_address": "fd00::5"}) == ["[fd00::5]"]
+    # A name, as tasks/addresses.yml resolved it on the server.
+    resolved = {"__django_app_addresses": {"app1.internal": ["10.0.0.5", "fd00::5"]}}
+    assert published({"django_app_published_address": "app1.internal", **resolved}) == ["10.0.0.5", "[fd00::5]"]
