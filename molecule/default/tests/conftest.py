@@ -115,6 +115,17 @@ def acme_requests(stage: str) -> list[str]:
     return [line for line in pebble_log(stage) if "-> calling handler()" in line]
 
 
+def issued_serials(stage: str) -> list[str]:
+    """Serials of the certificates one of the lab's Pebble CAs issued, oldest first (upper case)."""
+    return [match.group(1).upper() for line in pebble_log(stage)
+            if (match := re.search(r"Issued certificate serial ([0-9a-f]+)", line))]
+
+
+def same_serial(served: str, issued: str) -> bool:
+    """Whether a served serial (openssl's spelling) is an issued one (Pebble's, without leading zeros)."""
+    return served.lstrip("0") == issued.lstrip("0")
+
+
 def changed_per_host(output: str) -> dict[str, int]:
     """changed= of each host in a run's recap."""
     return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}

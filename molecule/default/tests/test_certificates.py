@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 import testinfra
 
-from conftest import acme_requests, pebble_log, run_playbook
+from conftest import acme_requests, issued_serials, pebble_log, run_playbook, same_serial
 
 
 PROXIES_ONLY = ("--limit", "nginx_proxy,localhost")
@@ -24,15 +24,6 @@ def _orders(stage: str, domain: str) -> list[str]:
     """Timestamps of the validations Pebble started for the domain, oldest first."""
     pattern = re.compile(r'^(\S+) .*Pulled a task from the Tasks queue: .*Value:"%s"' % re.escape(domain))
     return [match.group(1) for line in pebble_log(stage) if (match := pattern.match(line))]
-
-
-def _issued_serials(stage: str) -> list[str]:
-    return [match.group(1).upper() for line in pebble_log(stage)
-            if (match := re.search(r"Issued certificate serial ([0-9a-f]+)", line))]
-
-
-def _same_serial(served: str, issued: str) -> bool:
-    return served.lstrip("0") == issued.lstrip("0")
 
 
 @contextlib.contextmanager
@@ -73,8 +64,8 @@ def test_every_proxy_serves_the_same_production_certificate(client, lab):
     serials = {address: client.served_serial(address) for address in lab.proxy_addresses}
     assert len(set(serials.values())) == 1, serials
     (served,) = set(serials.values())
-    assert any(_same_serial(served, issued) for issued in _issued_serials("production")), served
-    assert not any(_same_serial(served, issued) for issued in _issued_serials("staging")), served
+    assert any(same_serial(served, issued) for issued in issued_serials("production")), served
+    assert not any(same_serial(served, issued) for issued in issued_serials("staging")), served
     for address in serials:
         verified = client.run(
             f"curl -sS -o /dev/null -w '%{{http_code}} %{{ssl_verify_result}}' --max-time 10"
@@ -110,20 +101,20 @@ def test_a_challenge_that_reaches_only_the_second_proxy_succeeds(client, lab):
     """proxy1 runs Certbot; with the name resolving to proxy2 alone (its IPv4 and IPv6 addresses), every
     validation reaches proxy2, which fetches the challenge from proxy1. Both proxies then serve the new certificate."""
     proxy2 = lab.proxies["proxy2"]
-    issued_before = _issued_serials("production")
+    issued_before = issued_serials("production")
     proxy2_nginx = testinfra.get_host("docker://djangoops-lab-proxy2")
     since = proxy2_nginx.check_output("date -u +%Y-%m-%dT%H:%M:%SZ")
     with _dns(lab, [proxy2["ansible_host"], proxy2["public_ipv6"]]):
         run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, "-e", "certbot_force=true")
     assert run.returncode == 0, run.stdout + run.stderr
-    issued = _issued_serials("production")
+    issued = issued_serials("production")
     assert len(issued) == len(issued_before) + 1, issued
     # Pebble's validation requests, as proxy2's Nginx logged them: answered 200 from proxy1's webroot.
     access = proxy2_nginx.check_output(f"docker logs --since {since} nginx 2>&1")
     challenges = [line for line in access.splitlines() if "/.well-known/acme-challenge/" in line and "djangoops-preflight" not in line]
     assert challenges and all('" 200 ' in line for line in challenges), access
     for address in lab.proxy_addresses:
-        assert _same_serial(client.served_serial(address), issued[-1]), address
+        assert same_serial(client.served_serial(address), issued[-1]), address
 
 
 @pytest.fixture()
@@ -165,8 +156,8 @@ def test_a_staging_certificate_left_on_disk_is_replaced(client, lab, production_
     run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, "-v")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "issued by a staging CA" in run.stdout
-    issued = _issued_serials("production")
+    issued = issued_serials("production")
     for address in lab.proxy_addresses:
-        assert _same_serial(client.served_serial(address), issued[-1]), address
+        assert same_serial(client.served_serial(address), issued[-1]), address
     renewal_conf = proxy1.file(f"/etc/letsencrypt/renewal/{lab.domain}.conf").content_string
     assert f"server = https://{lab.all_vars['lab_pebble_production_address']}:14000/dir" in renewal_conf

@@ -12,7 +12,7 @@ import re
 import pytest
 import yaml
 
-from conftest import changed_per_host, pebble_log, run_playbook, server
+from conftest import changed_per_host, issued_serials, run_playbook, same_serial, server
 
 APP_PORT = 8000
 
@@ -56,11 +56,6 @@ def test_names_become_addresses_where_rules_need_them(lab):
         assert host.check_output(f"docker port polls {APP_PORT}/tcp") == f"{app['private_address']}:{APP_PORT}", name
 
 
-def _issued_serials() -> list[str]:
-    return [match.group(1).upper() for line in pebble_log("production")
-            if (match := re.search(r"Issued certificate serial ([0-9a-f]+)", line))]
-
-
 @pytest.mark.changes_lab
 def test_an_inventory_of_host_names_converges_through_the_acme_preflight_and_serves(lab, client, tmp_path):
     """Every ansible_host a public name the controller resolves through the lab's DNS server (its own
@@ -72,7 +67,7 @@ def test_an_inventory_of_host_names_converges_through_the_acme_preflight_and_ser
     names.write_text(yaml.safe_dump({"all": {"hosts": {name: {"ansible_host": f"{name}.{zone}"} for name in _lab_servers(lab)}}}))
     resolv_conf = tmp_path / "resolv.conf"
     resolv_conf.write_text(f"nameserver {lab.all_vars['lab_dns_address']}\n")
-    issued_before = _issued_serials()
+    issued_before = issued_serials("production")
 
     run = run_playbook("playbooks/site.yml", "-e", "certbot_force=true", inventories=("inventories/lab", str(names)),
                        resolv_conf=resolv_conf)
@@ -86,10 +81,10 @@ def test_an_inventory_of_host_names_converges_through_the_acme_preflight_and_ser
     changed = changed_per_host(output)
     assert all(changed[name] == 0 for name in lab.app_servers), changed
 
-    issued = _issued_serials()
+    issued = issued_serials("production")
     assert len(issued) == len(issued_before) + 1, issued
     for address in lab.proxy_addresses:
-        assert client.served_serial(address).lstrip("0") == issued[-1].lstrip("0"), address
+        assert same_serial(client.served_serial(address), issued[-1]), address
         # Served through each proxy by app servers it reached by their private names.
         served_by = client.served_by(4, proxy=address)
         assert len(served_by) == 4 and set(served_by) <= set(lab.app_servers), (address, served_by)
