@@ -135,10 +135,17 @@ class ActionModule(ActionBase):
         while True:
             result = self._execute_module(module_name="djangoops.fleet.fleet_lock", module_args=module_args,
                                           task_vars=task_vars)
+            record = result.get("record") or {}
+            # A check-mode run's take only predicted breaking a dead run's lock, which is still in the file when
+            # the run renews: the renewal is told to break it too, as the take would have (the module then
+            # predicts holding the lock and writes nothing).
+            if (self._play_context.check_mode and result.get("outcome") == "lost" and gone(record, holder["controller"])
+                    and record.get("run_id") not in module_args.get("break_run_ids", [])):
+                module_args["break_run_ids"] = [record.get("run_id")]
+                continue
             if result.get("failed") or result.get("outcome") != "held":
                 result["waited"] = int(wait - max(0.0, deadline - time.monotonic()))
                 return result
-            record = result.get("record") or {}
             if gone(record, holder["controller"]) and record.get("run_id") not in module_args.get("break_run_ids", []):
                 display.warning("fleet lock: %s is gone from this controller; breaking its lock" % result["holder_text"])
                 module_args["break_run_ids"] = [record.get("run_id")]

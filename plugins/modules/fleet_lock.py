@@ -194,8 +194,12 @@ def main() -> None:
         module.exit_json(changed=True, outcome="released", record=found)
 
     renewing = module.params["state"] == "renewed"
+    # In check mode the lock this run would have broken (a dead run's, or any with break_any) is still in the
+    # file when the run renews: the renewal predicts that it holds the lock rather than failing.
     decision = _fleet_lock.decide(found, ours, now, module.params["lease"], module.params["break_run_ids"],
-                                  module.params["break_any"] and not renewing)
+                                  module.params["break_any"] and (module.check_mode or not renewing))
+    if renewing and module.check_mode and decision == "break":
+        module.exit_json(changed=False, outcome="renewed", record=dict(holder, run_id=ours, renewed=_fleet_lock.stamp(now)))
     if renewing and decision not in ("take", "renew"):
         module.fail_json(msg=(
             "This run no longer holds the fleet lock (%s): %s holds it now. This run's lease ran out or its lock was"

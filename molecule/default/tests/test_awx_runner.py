@@ -20,7 +20,7 @@ from conftest import PROJECT, restore_release, server, unapply_next_release_migr
 pytestmark = pytest.mark.changes_lab
 
 
-SECRETS = ("django_secret_key", "database_password", "s3_secret_key", "admin_password")
+SECRETS = ("django_secret_key", "database_password", "s3_secret_key", "admin_password", "registry_password", "become_password")
 # The django_app task that replaces an app container (roles/django_app/tasks/rollout.yml).
 CONTAINER_TASK = "Ensure the app container runs the release image and settings"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")

@@ -10,7 +10,7 @@ from conftest import changed_per_host, run_playbook
 
 pytestmark = pytest.mark.readonly
 
-SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key")
+SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key", "registry_password", "become_password")
 
 
 def _changes_nothing_and_prints_no_secret(lab, returncode: int, output: str, changed: dict[str, int]) -> None:

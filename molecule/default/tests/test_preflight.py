@@ -100,6 +100,8 @@ BAD_INPUTS = {
     "site-address-var-with-dash": ({"site_private_address_var": "private-address"}, "site_private_address_var"),
     "site-certificate-name-path": ({"site_certificate_name": "../x"}, "site_certificate_name must be a plain name"),
     "site-missing-group": ({"site_proxy_group": "edge"}, "one in group 'edge' (site_proxy_group"),
+    "site-registry-with-space": ({"site_registry_logins": [{"registry": "ghcr io", "username": "bot", "password": "token-never-shown"}]},
+                                 "site_registry_logins[0].registry: 'ghcr io' is not a registry host"),
     "app-short-secret": ({"django_app_secret_key": "too-short"}, "django_app_secret_key must be at least 50"),
     "app-placeholder-secret": ({"django_app_secret_key": "django-insecure-" + "x1y2z3" * 9}, "no placeholder"),
     "app-port-as-text": ({"django_app_published_port": "eighty"}, "django_app_published_port"),
@@ -170,4 +172,26 @@ def test_bad_inputs_of_every_kind_stop_the_preflight_and_change_no_host(lab):
                 case, run.returncode, words, "found" if words in output else "NOT found",
                 "; it reached the Docker engines" if "Ask the Docker engine" in run.stdout else ""))
     assert wrong == [], "\n".join(wrong)
+    assert _lab_state(lab) == before
+
+
+# The deploy user's sudo asks for a password (the lab's seed sets one, as the tutorial's servers have):
+# a wrong or missing one stops the preflight at its first task that needs root, named as a sudo problem
+# and with the ways to give the password, not as a Docker engine that does not answer.
+SUDO_CASES = {
+    "wrong": ("not-the-password", "Incorrect sudo password"),
+    "missing": ("", "Missing sudo password"),
+}
+
+
+@pytest.mark.parametrize("case", list(SUDO_CASES))
+def test_a_wrong_or_missing_sudo_password_stops_the_preflight_saying_so(lab, case):
+    password, cause = SUDO_CASES[case]
+    before = _lab_state(lab)
+    run = run_playbook("playbooks/preflight.yml", "-e", json.dumps({"ansible_become_password": password}))
+    said = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, said[-3000:]
+    for name in list(lab.app_servers) + list(lab.proxies):
+        assert f"{name}: sudo did not make deploy root ({cause}). Give the sudo password: ansible-playbook -K" in said, said[-3000:]
+    assert "the Docker engine does not answer" not in said
     assert _lab_state(lab) == before

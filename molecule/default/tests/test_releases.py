@@ -19,7 +19,7 @@ from conftest import StartedPlaybook, psql, restore_release, run_playbook, serve
 
 
 NEXT, BROKEN = "1.1.0", "1.2.0"
-SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key")
+SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key", "registry_password", "become_password")
 
 
 def _running(name: str) -> tuple[str, str]:

@@ -87,3 +87,21 @@ def test_renewing_a_lock_another_run_took_fails_and_a_missing_one_is_taken_again
     assert _run(run_module, lock, "run-b", state="renewed", break_any=True)["outcome"] == "lost"
     lock.unlink()
     assert _run(run_module, lock, "run-b", state="renewed")["outcome"] == "taken"
+
+
+def test_a_check_mode_run_renews_the_lock_it_would_have_broken_and_writes_nothing(tmp_path, run_module) -> None:
+    """A check-mode run after a failed or killed one: its take predicted breaking the dead run's lock but left
+    the file as it was, so its renewals find that lock; they predict holding it instead of failing."""
+    lock = tmp_path / "fleet.lock"
+    _run(run_module, lock, "dead")
+    before = lock.read_text()
+    assert _run(run_module, lock, "run-b", check_mode=True, break_run_ids=["dead"])["outcome"] == "broken"
+    renewed = _run(run_module, lock, "run-b", check_mode=True, state="renewed", break_run_ids=["dead"])
+    assert renewed["outcome"] == "renewed" and not renewed["changed"]
+    assert _run(run_module, lock, "run-c", check_mode=True, state="renewed", break_any=True)["outcome"] == "renewed"
+    assert lock.read_text() == before
+    # Outside check mode a renewal still fails when another run holds the lock, break_any or not.
+    lost = _run(run_module, lock, "run-b", state="renewed", break_any=True)
+    assert lost["failed"] and lost["outcome"] == "lost"
+    # In check mode too, when the holder is alive and nothing says to break it.
+    assert _run(run_module, lock, "run-b", check_mode=True, state="renewed")["outcome"] == "lost"
