@@ -90,8 +90,10 @@ def _derivations() -> list[t.Any]:
     ]
 
 
-# The site role's own settings: the fleet lock, which the playbooks take through its entry point `lock`.
-SITE_OWN = {"site_lock_host", "site_lock_path", "site_lock_wait", "site_lock_lease", "site_lock_break"}
+# The site role's own settings: the fleet lock, which the playbooks take through its entry point `lock`,
+# and the registry logins, which the roles use through its entry points `registry_login` and `pull`.
+SITE_OWN = {"site_lock_host", "site_lock_path", "site_lock_wait", "site_lock_lease", "site_lock_break",
+            "site_registry_logins"}
 
 
 def test_every_site_setting_is_shared() -> None:
