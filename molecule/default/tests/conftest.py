@@ -55,7 +55,7 @@ def lab_inventory() -> dict:
     return json.loads(out)
 
 
-def ssh_hosts(group: str) -> list[str]:
+def server_hosts(group: str) -> list[str]:
     """testinfra host specs for the servers of an inventory group, read as root inside each server. The
     deploy user's sudo asks for a password, as on the tutorial's servers, which testinfra's SSH backend
     cannot give; every playbook run of the suite goes the SSH and sudo way Ansible does."""
@@ -444,7 +444,7 @@ def second_run(lab) -> SecondRun:
 @pytest.fixture(scope="session")
 def host_files():
     """Read a file on the first proxy as root (as the checks on servers do)."""
-    proxy = testinfra.get_host(ssh_hosts("nginx_proxy")[0])
+    proxy = testinfra.get_host(server_hosts("nginx_proxy")[0])
 
     def read(path: str) -> str:
         return proxy.file(path).content_string

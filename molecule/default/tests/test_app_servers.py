@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from conftest import ssh_hosts
+from conftest import server_hosts
 
 
 pytestmark = pytest.mark.readonly
 
-testinfra_hosts = ssh_hosts("django_app")
+testinfra_hosts = server_hosts("django_app")
 
 
 def test_env_file_is_root_only(host):
@@ -24,5 +24,5 @@ def test_env_file_is_root_only(host):
 def test_app_container_runs_with_its_server_name_and_restart_policy(host):
     inspect = json.loads(host.check_output("docker inspect polls"))[0]
     assert inspect["State"]["Running"]
-    assert inspect["Config"]["Hostname"] == host.backend.get_hostname()  # the inventory name (ssh_hosts)
+    assert inspect["Config"]["Hostname"] == host.backend.get_hostname()  # the inventory name (server_hosts)
     assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"

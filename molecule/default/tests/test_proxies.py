@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from conftest import ssh_hosts
+from conftest import server_hosts
 
 
 pytestmark = pytest.mark.readonly
 
-testinfra_hosts = ssh_hosts("nginx_proxy")
+testinfra_hosts = server_hosts("nginx_proxy")
 
 
 def test_nginx_serves_a_tested_config_directory(host):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ssh_hosts
+from conftest import server_hosts
 
 
 pytestmark = pytest.mark.readonly
 
-testinfra_hosts = ssh_hosts("django_app") + ssh_hosts("nginx_proxy")
+testinfra_hosts = server_hosts("django_app") + server_hosts("nginx_proxy")
 
 
 def test_no_secret_outside_the_env_file(host, lab):
