@@ -1,4 +1,4 @@
-"""Checks on the app servers, over SSH as Ansible reaches them (with sudo)."""
+"""Checks on the app servers, read as root inside each (conftest.server_hosts)."""
 
 from __future__ import annotations
 
@@ -24,5 +24,6 @@ def test_env_file_is_root_only(host):
 def test_app_container_runs_with_its_server_name_and_restart_policy(host):
     inspect = json.loads(host.check_output("docker inspect polls"))[0]
     assert inspect["State"]["Running"]
-    assert inspect["Config"]["Hostname"] == host.backend.get_hostname()  # the inventory name (server_hosts)
+    inventory_name = host.backend.name.removeprefix("djangoops-lab-")  # server_hosts: docker://djangoops-lab-<name>
+    assert inspect["Config"]["Hostname"] == inventory_name
     assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
