@@ -83,8 +83,19 @@ changed_keys:
   type: list
   elements: str
   sample: [DJANGO_SECRET_KEY]
+fingerprint:
+  description:
+    - An HMAC-SHA256 of the file's content after the run (in check mode, of what it would hold), keyed with the
+      values of O(secrets). It changes whenever the file does, so a task can tell whether the environment differs from
+      the one something was last done with; unlike a plain checksum, it gives nothing to check a guessed secret
+      against while one secret is strong.
+  returned: always
+  type: str
+  sample: 9f2c4e0b7d1a...
 """
 
+import hashlib
+import hmac
 import os
 import tempfile
 
@@ -122,7 +133,9 @@ def run_module(module: AnsibleModule) -> dict:
     changed_names = changed_keys(before, values)
     content_changed = before_text != content
 
-    result = {"changed": False, "keys": list(values), "changed_keys": changed_names}
+    key = to_bytes("\n".join("%s=%s" % (name, values[name]) for name in sorted(secret)))
+    fingerprint = hmac.new(key, to_bytes(content), hashlib.sha256).hexdigest()
+    result = {"changed": False, "keys": list(values), "changed_keys": changed_names, "fingerprint": fingerprint}
     if module._diff:
         result["diff"] = {
             "before_header": path,

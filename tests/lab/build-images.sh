@@ -23,26 +23,28 @@ debian_mirror() {
   fi
 }
 
-build_base() {
-  if docker image inspect "$base" >/dev/null 2>&1; then
-    log "Reusing $base"
+build_base() {  # [suite]: bookworm by default; bullseye for the seed tutorial's era of the app
+  local suite=${1:-bookworm}
+  local image=djangoops-lab/debian:$suite
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    log "Reusing $image"
     return
   fi
   local mirror rootfs
   mirror=$(debian_mirror)
   [ -n "$mirror" ] || { echo "No Debian mirror found in the apt sources" >&2; exit 1; }
   rootfs=$(mktemp -d /tmp/djangoops-rootfs.XXXXXX)
-  log "Building $base with debootstrap (log: $logdir/debootstrap.log)"
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$logdir/debootstrap.log" 2>&1 \
-    || { echo "debootstrap failed; see $logdir/debootstrap.log" >&2; rm -rf "$rootfs"; exit 1; }
-  # bookworm-updates too, so images get the same point fixes the host has.
-  printf 'deb %s bookworm main\ndeb %s bookworm-updates main\n' "$mirror" "$mirror" \
+  log "Building $image with debootstrap (log: $logdir/debootstrap-$suite.log)"
+  debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"$logdir/debootstrap-$suite.log" 2>&1 \
+    || { echo "debootstrap failed; see $logdir/debootstrap-$suite.log" >&2; rm -rf "$rootfs"; exit 1; }
+  # <suite>-updates too, so images get the same point fixes the host has.
+  printf 'deb %s %s main\ndeb %s %s-updates main\n' "$mirror" "$suite" "$mirror" "$suite" \
     >"$rootfs/etc/apt/sources.list"
   # pip in containers must trust the same CA bundle as this machine (intercepting proxies).
   mkdir -p "$rootfs/etc/ssl"
   cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/djangoops-lab-builder-ca.crt"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
+  tar -C "$rootfs" -c . | docker import - "$image" >/dev/null
   rm -rf "$rootfs"
 }
 
@@ -62,11 +64,13 @@ build server djangoops-lab/server:bookworm
 build services djangoops-lab/services:bookworm
 build client djangoops-lab/client:bookworm
 build python djangoops-lab/python:bookworm
-build nginx djangoops-lab/nginx:bookworm
-build certbot djangoops-lab/certbot:bookworm
+build_base trixie  # Debian 13: the Nginx of the nginx stand-in
+build nginx djangoops-lab/nginx:1.26
+build certbot djangoops-lab/certbot:5.8.0
 # Two releases of the example app (1.1.0 adds a migration), a third whose Gunicorn listens on the
-# wrong port (migrations and collectstatic work, the health check fails), and a fourth that reads
-# DEBUG from the env file as the seed tutorial's app does (Django's deploy checks must stop it).
+# wrong port (migrations and collectstatic work, the health check fails), and two of other eras: the
+# seed tutorial's (Django 3.1, Python 3.9, psycopg2, Gunicorn 20, DEBUG read as a string, which
+# Django's deploy checks must stop) and a Django 4.2 one on Debian's python3 alone, manage.py in src/.
 build_polls() {  # version, build context, extra docker build arguments...
   version=$1 context=$2
   shift 2
@@ -83,5 +87,7 @@ build_polls 1.0.0 "$here/../../examples/polls"
 build_polls deps "$here/../../examples/polls" --target deps
 build_polls 1.1.0 "$here/images/polls-next"
 build_polls 1.2.0 "$here/images/polls-broken"
-build_polls 1.0.1 "$here/images/polls-seed-debug"
+build_base bullseye
+build_polls 1.0.1 "$here/images/polls-tutorial"
+build_polls 1.0.2 "$here/images/polls-django42"
 log "Lab images ready"

@@ -104,10 +104,20 @@ AWX_INJECTORS_SCHEMA: dict[str, t.Any] = {
             "patternProperties": {"^[a-zA-Z_]+[a-zA-Z0-9_]*$": {"type": "string", "pattern": "^[\x00-\x7f]*$"}},
             "additionalProperties": False,
         },
+        # Strings, or (AWX 21.10 and later, ansible/awx#13267) lists and dicts of them, rendered leaf by leaf.
         "extra_vars": {
             "type": "object",
-            "patternProperties": {"^[a-zA-Z_]+[a-zA-Z0-9_]*$": {"type": "string"}},
+            "patternProperties": {"^[a-zA-Z_]+[a-zA-Z0-9_]*$": {"$ref": "#/definitions/injected"}},
             "additionalProperties": False,
+        },
+    },
+    "definitions": {
+        "injected": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"$ref": "#/definitions/injected"}},
+                {"type": "object", "additionalProperties": {"$ref": "#/definitions/injected"}},
+            ],
         },
     },
 }
@@ -139,8 +149,46 @@ def _no_log_options() -> set[str]:
     return {name for name, option in _role_options().items() if option.get("no_log")}
 
 
-def _injected(credential_type: dict[str, t.Any]) -> dict[str, str]:
+def _injected(credential_type: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The extra_vars injector: each variable's template, or a list or dict of templates."""
     return credential_type.get("injectors", {}).get("extra_vars", {})
+
+
+def _leaves(value: t.Any, path: tuple[str, ...] = ()) -> t.Iterator[tuple[tuple[str, ...], str]]:
+    """Each template of an injected value with its path in it: a dict key, or '[]' for a list item."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item, (*path, "[]"))
+    else:
+        yield path, value
+
+
+def _render(value: t.Any, namespace: dict[str, str]) -> t.Any:
+    """An injected value as AWX renders it: every string template, in lists and dicts too."""
+    if isinstance(value, dict):
+        return {key: _render(item, namespace) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render(item, namespace) for item in value]
+    return AWX_JINJA.from_string(value).render(namespace)  # raises UndefinedError for an unknown field
+
+
+def _option_at(option: dict[str, t.Any], path: tuple[str, ...]) -> dict[str, t.Any]:
+    """The (sub)option of an argument spec option that a path into its value lands on."""
+    for step in path:
+        if step != "[]":
+            option = option.get("options", {}).get(step, {})
+    return option
+
+
+def _validation_spec(option: dict[str, t.Any]) -> dict[str, t.Any]:
+    """An argument spec option as ArgumentSpecValidator takes it: no documentation, suboptions kept."""
+    spec = {key: value for key, value in option.items() if key in ("type", "elements", "choices", "no_log", "required")}
+    if "options" in option:
+        spec["options"] = {name: _validation_spec(sub) for name, sub in option["options"].items()}
+    return spec
 
 
 def _fields_used(template: str) -> set[str]:
@@ -209,9 +257,7 @@ def test_credential_type_is_valid_for_awx(path: pathlib.Path) -> None:
                 field["default"], bool if field.get("type") == "boolean" else str
             ), f"{path.name}: default of {field['id']}"
     # AWX's own injector check: each template must render with only the defined fields.
-    namespace = dict.fromkeys(field_ids, "EXAMPLE")
-    for template in _injected(credential_type).values():
-        AWX_JINJA.from_string(template).render(namespace)  # raises UndefinedError for an unknown field
+    _render(_injected(credential_type), dict.fromkeys(field_ids, "EXAMPLE"))
 
 
 @pytest.mark.parametrize("path", CREDENTIAL_TYPE_FILES, ids=_ids(CREDENTIAL_TYPE_FILES))
@@ -231,16 +277,20 @@ def test_credential_type_secrets_map_to_no_log_options(path: pathlib.Path) -> No
     """
     credential_type = _load(path)
     secret_fields = {field["id"] for field in credential_type["inputs"]["fields"] if field.get("secret")}
-    no_log = _no_log_options()
+    options = _role_options()
     used: set[str] = set()
-    for variable, template in _injected(credential_type).items():
-        fields = _fields_used(template)
-        used |= fields
-        from_secret = bool(fields & secret_fields)
-        assert from_secret == (variable in no_log), (
-            f"{path.name}: {variable} is {'' if variable in no_log else 'not '}no_log in its role's argument spec "
-            f"but is fed from {'a secret' if from_secret else 'no secret'} field ({sorted(fields)})"
-        )
+    for variable, value in _injected(credential_type).items():
+        # A list or dict is checked leaf by leaf against its suboptions (a login's password is no_log).
+        for where, template in _leaves(value):
+            fields = _fields_used(template)
+            used |= fields
+            from_secret = bool(fields & secret_fields)
+            no_log = bool(_option_at(options.get(variable, {}), where).get("no_log"))
+            name = variable + "".join(step if step == "[]" else "." + step for step in where)
+            assert from_secret == no_log, (
+                f"{path.name}: {name} is {'' if no_log else 'not '}no_log in its role's argument spec "
+                f"but is fed from {'a secret' if from_secret else 'no secret'} field ({sorted(fields)})"
+            )
     assert secret_fields <= used, f"{path.name}: secret fields {sorted(secret_fields - used)} are injected nowhere"
 
 
@@ -249,23 +299,28 @@ def test_injected_values_pass_the_role_argument_spec(path: pathlib.Path) -> None
     """AWX injects strings; each must satisfy the option's type (the database port is an int)."""
     credential_type = _load(path)
     inputs = {field["id"]: field.get("default", "x" * 60) for field in credential_type["inputs"]["fields"]}
-    rendered = {
-        variable: AWX_JINJA.from_string(template).render(inputs)
-        for variable, template in _injected(credential_type).items()
-    }
+    rendered = _render(_injected(credential_type), inputs)
     options = _role_options()
     # Variables no role defines fail test_credential_type_injects_only_role_options.
     rendered = {variable: value for variable, value in rendered.items() if variable in options}
-    spec = {
-        variable: {
-            key: value for key, value in options[variable].items() if key in ("type", "elements", "choices", "no_log")
-        }
-        for variable in rendered
-    }
+    spec = {variable: _validation_spec(options[variable]) for variable in rendered}
     result = ArgumentSpecValidator(spec).validate(rendered)
     assert (
         not result.error_messages
     ), f"{path.name}: injected values fail the role's argument spec: {result.error_messages}"
+
+
+def test_a_nested_injector_is_checked_against_the_suboptions_it_fills() -> None:
+    """The registry login's list: its password lands in a no_log suboption, its other fields in plain ones."""
+    registry_type = _credential_types()["djangoops.fleet Container registry"]
+    logins = _role_options()["site_registry_logins"]
+    leaves = dict(_leaves(_injected(registry_type)["site_registry_logins"]))
+    assert leaves == {("[]", "registry"): "{{ registry }}", ("[]", "username"): "{{ username }}",
+                      ("[]", "password"): "{{ password }}"}
+    assert _option_at(logins, ("[]", "password")).get("no_log") is True
+    assert not _option_at(logins, ("[]", "registry")).get("no_log")
+    rendered = _render(_injected(registry_type), {"registry": "ghcr.io", "username": "bot", "password": "{{ not templated }}"})
+    assert rendered == {"site_registry_logins": [{"registry": "ghcr.io", "username": "bot", "password": "{{ not templated }}"}]}
 
 
 def test_every_secret_option_is_covered_by_a_credential_type() -> None:

@@ -359,6 +359,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section(f"{len(PLAYBOOK_RUNS)} playbook runs, {total:.0f} s in all; the slowest")
     for check, playbook, seconds, returncode in sorted(PLAYBOOK_RUNS, key=lambda run: -run[2])[:30]:
         terminalreporter.write_line(f"{seconds:6.1f} s  rc={returncode:<3} {check}  {playbook[:140]}")
+    # Every run, in order, beside the lab images' build logs: where to look when the suite gets slower.
+    runs_log = Path(os.environ.get("LAB_LOG_DIR", "/tmp/djangoops-lab-logs")) / "playbook-runs.tsv"
+    runs_log.parent.mkdir(parents=True, exist_ok=True)
+    runs_log.write_text("".join(f"{seconds:.1f}\t{returncode}\t{check}\t{playbook}\n"
+                                for check, playbook, seconds, returncode in PLAYBOOK_RUNS), encoding="utf-8")
+    terminalreporter.write_line(f"every run: {runs_log}")
 
 
 class StartedPlaybook:

@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from conftest import PROJECT, restore_release, server, unapply_next_release_migration
 
@@ -24,6 +25,22 @@ SECRETS = ("django_secret_key", "database_password", "s3_secret_key", "admin_pas
 # The django_app task that replaces an app container (roles/django_app/tasks/rollout.yml).
 CONTAINER_TASK = "Ensure the app container runs the release image and settings"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _injected_by(credential_type: str, inputs: dict[str, str]):
+    """What a credential of this type (examples/awx/credential_types/) injects as extra vars: its
+    injector rendered as AWX renders it, every string of a list or dict too (AWX 21.10 and later)."""
+    injector = yaml.safe_load((PROJECT / "examples" / "awx" / "credential_types" / credential_type).read_text())
+    environment = ImmutableSandboxedEnvironment()
+
+    def render(value):
+        if isinstance(value, dict):
+            return {key: render(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [render(item) for item in value]
+        return environment.from_string(value).render(inputs)
+
+    return render(injector["injectors"]["extra_vars"])
 
 
 @pytest.fixture()
@@ -42,6 +59,10 @@ def runner_dirs(tmp_path, lab):
             "django_app_database_password": lab.secret("database_password"),
             "django_app_static_secret_key": lab.secret("s3_secret_key"),
             "django_app_admin_password": lab.secret("admin_password"),
+            # The registry login as its credential type injects it: a list, replacing the inventory's.
+            **_injected_by("container_registry.yml", {
+                "registry": f"{lab.all_vars['lab_registry_address']}:5000",
+                "username": lab.all_vars["lab_registry_username"], "password": lab.secret("registry_password")}),
             **(extra_vars or {}),
         }
         (private / "env" / "extravars").write_text(yaml.safe_dump(extravars))

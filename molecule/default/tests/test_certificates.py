@@ -13,8 +13,9 @@ import urllib.request
 
 import pytest
 import testinfra
+import yaml
 
-from conftest import acme_requests, issued_serials, pebble_log, run_playbook, same_serial
+from conftest import PROJECT, acme_requests, issued_serials, pebble_log, run_playbook, same_serial
 
 
 PROXIES_ONLY = ("--limit", "nginx_proxy,localhost")
@@ -72,6 +73,17 @@ def test_every_proxy_serves_the_same_production_certificate(client, lab):
             f" --cacert /lab/pki/pebble-production-root.pem --resolve {lab.domain}:443:{address} https://{lab.domain}/polls/"
         )
         assert verified.stdout == "200 0", (address, verified.stdout, verified.stderr)
+
+
+@pytest.mark.readonly
+def test_the_certificates_come_from_the_certbot_release_of_the_roles_default_image(lab):
+    """The lab's Certbot stand-in is the release that certbot_image's default tag names, installed from
+    the Python index as that image installs it: the certificates here were requested as users' are."""
+    issuer = testinfra.get_host(f"docker://djangoops-lab-{next(iter(lab.proxies))}")  # site_acme_issuer: the first
+    image = issuer.check_output("docker image ls --format '{{.Repository}}:{{.Tag}}' | grep /lab/certbot:")
+    version = issuer.check_output(f"docker run --rm {image} --version")
+    default = yaml.safe_load((PROJECT / "roles" / "certbot" / "defaults" / "main.yml").read_text())["certbot_image"]
+    assert default.rsplit(":", 1)[1] == f"v{version.split()[-1]}", (default, version)
 
 
 @pytest.mark.readonly
@@ -136,7 +148,7 @@ def test_a_staging_certificate_left_on_disk_is_replaced(client, lab, production_
     lineage Nginx serves: the next run replaces it with a production one, on both proxies."""
     proxy1 = testinfra.get_host("docker://djangoops-lab-proxy1")
     staging_directory = f"https://{lab.all_vars['lab_pebble_staging_address']}:14000/dir"
-    image = f"{lab.all_vars['lab_registry_address']}:5000/lab/certbot:bookworm"
+    image = f"{lab.all_vars['lab_registry_address']}:5000/lab/certbot:5.8.0"
     left = proxy1.run(
         "docker run --rm -v /etc/letsencrypt:/etc/letsencrypt -v /var/lib/letsencrypt:/var/lib/letsencrypt"
         " -v /var/www/html:/var/www/html -v /etc/djangoops/certbot/acme-ca.pem:/acme-ca.pem:ro"

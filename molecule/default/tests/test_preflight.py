@@ -102,6 +102,7 @@ BAD_INPUTS = {
     "site-missing-group": ({"site_proxy_group": "edge"}, "one in group 'edge' (site_proxy_group"),
     "site-registry-with-space": ({"site_registry_logins": [{"registry": "ghcr io", "username": "bot", "password": "token-never-shown"}]},
                                  "site_registry_logins[0].registry: 'ghcr io' is not a registry host"),
+    "app-manage-command-empty": ({"django_app_manage_command": []}, "django_app_manage_command list the program and its arguments"),
     "app-short-secret": ({"django_app_secret_key": "too-short"}, "django_app_secret_key must be at least 50"),
     "app-placeholder-secret": ({"django_app_secret_key": "django-insecure-" + "x1y2z3" * 9}, "no placeholder"),
     "app-port-as-text": ({"django_app_published_port": "eighty"}, "django_app_published_port"),

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import typing as t
@@ -98,3 +99,21 @@ def test_a_new_file_is_never_readable_by_others_even_when_setting_the_owner_fail
     assert rc == 1 and result["failed"], result
     assert SECRET not in output
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_fingerprint_follows_the_content_and_is_keyed_with_the_secrets(tmp_path, run_module) -> None:
+    path = tmp_path / "env"
+    _rc, first, _output = _run(run_module, path)
+    _rc, again, _output = _run(run_module, path)
+    assert first["fingerprint"] == again["fingerprint"] and len(first["fingerprint"]) == 64
+    # Not the file's plain checksum, which would let a guessed secret be checked against it.
+    assert first["fingerprint"] != hashlib.sha256(path.read_bytes()).hexdigest()
+    _rc, changed, _output = _run(run_module, path, values={"DEBUG": True, "DATABASE_HOST": "db.internal"})
+    assert changed["fingerprint"] != first["fingerprint"]
+
+
+def test_check_mode_fingerprints_what_the_file_would_hold(tmp_path, run_module) -> None:
+    path = tmp_path / "env"
+    _rc, predicted, _output = _run(run_module, path, check_mode=True)
+    _rc, written, _output = _run(run_module, path)
+    assert predicted["fingerprint"] == written["fingerprint"]

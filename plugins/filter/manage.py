@@ -1,0 +1,29 @@
+# Copyright: djangoops.fleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter django_shell_command: the container command that runs a Python script through the app's
+``manage.py shell -c`` on every Django version (module_utils._manage)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.collections import is_sequence
+
+from ansible_collections.djangoops.fleet.plugins.module_utils import _manage
+
+
+def django_shell_command(script, manage_command=("python", "manage.py"), name="djangoops"):
+    """The container command (a list) that runs ``script`` (a text, or a list of texts run one after the
+    other) through ``<manage_command> shell -c``."""
+    words = list(manage_command) if is_sequence(manage_command) else manage_command
+    scripts = [str(part) for part in script] if is_sequence(script) else str(script)
+    try:
+        return _manage.shell_command(words, scripts, str(name))
+    except (TypeError, ValueError) as error:
+        raise AnsibleFilterError("django_shell_command: %s" % error) from error
+
+
+class FilterModule:
+    """Ansible filter plugin entry point."""
+
+    def filters(self) -> dict:
+        return {"django_shell_command": django_shell_command}
