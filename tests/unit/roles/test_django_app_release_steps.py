@@ -45,3 +45,12 @@ def test_no_two_scripts_bind_the_same_name(first: str, second: str) -> None:
 def test_the_order_is_the_roles() -> None:
     steps = (FILES.parent / "vars" / "main.yml").read_text().split("__django_app_release_steps:", 1)[1]
     assert [steps.index(name) for name in RELEASE_STEPS] == sorted(steps.index(name) for name in RELEASE_STEPS)
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in FILES.glob("*.py")))
+def test_every_script_is_python_3_8(name: str) -> None:
+    """The scripts run in the app's image, on its Python: the oldest the role supports is 3.8."""
+    source = (FILES / name).read_text()
+    ast.parse(source, filename=name, feature_version=(3, 8))
+    for newer in (".removeprefix(", ".removesuffix(", "zoneinfo", "graphlib", "functools.cache("):
+        assert newer not in source, f"{name} uses {newer!r}, newer than Python 3.8"
