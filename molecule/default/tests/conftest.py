@@ -145,6 +145,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, meaning in LAB_MARKERS.items():
         config.addinivalue_line("markers", "%s: %s" % (name, meaning))
+    RUNS_LOG.parent.mkdir(parents=True, exist_ok=True)
+    RUNS_LOG.write_text("", encoding="utf-8")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -313,14 +315,18 @@ def _playbook_command(playbook: str, args: tuple[str, ...], inventories: tuple[s
 
 
 # Each playbook run of the checks: (check, playbook and arguments, seconds, exit code), summed up at the
-# end of the session (pytest_terminal_summary): where the suite's time goes, run by run.
+# end of the session (pytest_terminal_summary): where the suite's time goes, run by run. Every run is also
+# appended to RUNS_LOG as it ends (beside the lab images' build logs), so a suite under way can be watched.
 PLAYBOOK_RUNS: list[tuple[str, str, float, int]] = []
+RUNS_LOG = Path(os.environ.get("LAB_LOG_DIR", "/tmp/djangoops-lab-logs")) / "playbook-runs.tsv"
 
 
 def _record_run(command: list[str], started: float, returncode: int) -> None:
     check = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].rsplit("/", 1)[-1]
     playbook = " ".join(arg.removeprefix(f"{PROJECT}/") for arg in command[1:] if not arg.startswith(str(PROJECT / "inventories")))
     PLAYBOOK_RUNS.append((check, playbook.replace("-i ", ""), time.monotonic() - started, returncode))
+    with RUNS_LOG.open("a", encoding="utf-8") as runs_log:
+        runs_log.write("%.1f\t%d\t%s\t%s\n" % (PLAYBOOK_RUNS[-1][2], returncode, check, PLAYBOOK_RUNS[-1][1]))
 
 
 # A controller that resolves names with the lab's DNS server alone: the run sees its own /etc/resolv.conf
@@ -359,12 +365,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section(f"{len(PLAYBOOK_RUNS)} playbook runs, {total:.0f} s in all; the slowest")
     for check, playbook, seconds, returncode in sorted(PLAYBOOK_RUNS, key=lambda run: -run[2])[:30]:
         terminalreporter.write_line(f"{seconds:6.1f} s  rc={returncode:<3} {check}  {playbook[:140]}")
-    # Every run, in order, beside the lab images' build logs: where to look when the suite gets slower.
-    runs_log = Path(os.environ.get("LAB_LOG_DIR", "/tmp/djangoops-lab-logs")) / "playbook-runs.tsv"
-    runs_log.parent.mkdir(parents=True, exist_ok=True)
-    runs_log.write_text("".join(f"{seconds:.1f}\t{returncode}\t{check}\t{playbook}\n"
-                                for check, playbook, seconds, returncode in PLAYBOOK_RUNS), encoding="utf-8")
-    terminalreporter.write_line(f"every run: {runs_log}")
+    terminalreporter.write_line(f"every run, in order: {RUNS_LOG}")
 
 
 class StartedPlaybook:
