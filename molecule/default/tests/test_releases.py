@@ -184,7 +184,7 @@ def test_migrations_wait_for_a_concurrent_run(start_version):
 @pytest.mark.changes_lab
 def test_a_release_failing_its_health_check_stops_at_the_first_server(client, lab, start_version):
     client.start_steady_load(lab.proxy_addresses)
-    run = _deploy(BROKEN, "-e", "django_app_healthcheck_timeout=16")
+    run = _deploy(BROKEN, "-e", "django_app_healthcheck_timeout=6")  # it never serves: no need to wait long
     load = client.stop_load()
     output = run.stdout + run.stderr
     assert run.returncode != 0, output
