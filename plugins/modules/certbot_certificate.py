@@ -33,7 +33,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Check mode reads the certificate on disk and reports the C(docker) commands it would run; it contacts no CA.
+      - Check mode reads the certificate on disk and reports the C(docker) commands it would run; it orders nothing
+        (with O(ari=true) it reads the CA's directory and renewal window, as a real run does).
   diff_mode:
     support: full
     details:
@@ -115,11 +116,38 @@ options:
     type: path
   renew_before:
     description:
-      - Renew once less than this fraction of the certificate's lifetime remains, for example V(0.33) renews a 90-day
-        certificate about 30 days before it expires.
+      - Without a usable ARI window (see O(ari)), renew once less than this fraction of the certificate's lifetime
+        remains, for example V(0.33) renews a 90-day certificate about 30 days before it expires. Applies to
+        certificates valid for 10 days or more; shorter ones follow O(renew_before_short_lived).
       - Must be greater than 0 and less than 1. Mutually exclusive with O(renew_before_days).
       - When neither option is set, the certificate is renewed once less than a third of its lifetime remains.
     type: float
+  renew_before_short_lived:
+    description:
+      - Like O(renew_before), for certificates valid for less than 10 days (Let's Encrypt's 6-day C(shortlived)
+        profile). The default renews with half the lifetime left, so a failed renewal leaves days to react.
+      - Must be greater than 0 and less than 1.
+    type: float
+    default: 0.5
+  ari:
+    description:
+      - Ask the production CA when to renew (ACME Renewal Information, RFC 9773) for a certificate that is otherwise
+        fine. A window that ends before the certificate expires is followed, at a point within it fixed by the
+        certificate (the same on every run); a window already over renews at once (how a CA asks for early
+        renewal after an incident).
+      - A CA without ARI, an unreachable CA or an unusable answer falls back to O(renew_before) or
+        O(renew_before_days), as does a window ending after expiry.
+    type: bool
+    default: true
+  profile:
+    description:
+      - The ACME certificate profile to order, for example V(shortlived) or V(tlsserver) at Let's Encrypt; unset for
+        the CA's default.
+      - Sent as Certbot's C(--required-profile), so a CA that lacks the profile fails the order (on staging first)
+        instead of issuing its default; a directory that lists its profiles is checked before any order.
+      - Certbot keeps it in the lineage's renewal configuration; a certificate ordered with another profile is
+        replaced.
+    type: str
   renew_before_days:
     description:
       - Renew once fewer than this many days remain before the certificate expires. Must be at least 1.
@@ -136,6 +164,13 @@ options:
       - Request a new certificate (staging, then production) even when the current one is fine.
     type: bool
     default: false
+  lock_file:
+    description:
+      - A file locked (C(flock)) for the whole decision and issuance, the same the certbot role's renewal job locks,
+        so a renewal by the job and one by this module never run at once (each would order a certificate).
+      - Not taken in check mode, which only reads.
+    type: path
+    default: /var/lock/djangoops-certbot-renew.lock
   docker_network:
     description:
       - The Docker network the Certbot container joins. Defaults to Docker's default bridge.
@@ -217,6 +252,13 @@ domains:
   type: list
   elements: str
   sample: [shop.example.com, www.shop.example.com]
+renew_at:
+  description:
+    - When the certificate kept on disk is due for renewal (ISO 8601, UTC), from the CA's ARI window or its lifetime;
+      null when a certificate was requested.
+  returned: success
+  type: str
+  sample: "2027-01-23T07:12:40+00:00"
 fullchain:
   description: Path of the production certificate chain on the host, for the web server configuration.
   returned: success
@@ -256,7 +298,13 @@ output_tail:
 
 import datetime
 
+import contextlib
+import fcntl
+import json
+from urllib.error import HTTPError
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.command import (
     DEFAULT_CONFIG_DIR,
@@ -276,8 +324,10 @@ from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.lineage i
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     inspect_lineage,
+    renewal_profile,
     staging_issuer_names,
 )
+from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.renewal import AriAnswer, ask_renewal_info
 from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.policy import RenewalPolicy, decide
 from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.views import (
     certificate_view,
@@ -302,10 +352,14 @@ def argument_spec() -> dict:
         ca_bundle=dict(type="path"),
         renew_before=dict(type="float"),
         renew_before_days=dict(type="int"),
+        renew_before_short_lived=dict(type="float", default=0.5),
+        ari=dict(type="bool", default=True),
+        profile=dict(type="str"),
         # Names the algorithm, not key material.
         key_type=dict(type="str", choices=["ecdsa", "rsa"], default="ecdsa", no_log=False),
         force=dict(type="bool", default=False),
         docker_network=dict(type="str"),
+        lock_file=dict(type="path", default="/var/lock/djangoops-certbot-renew.lock"),
     )
 
 
@@ -323,13 +377,71 @@ def _request(params: dict) -> CertbotRequest:
         image=params["certbot_image"],
         ca_bundle=params["ca_bundle"],
         docker_network=params["docker_network"],
+        profile=params["profile"] or None,
     )
+
+
+class AcmeReader:
+    """Unauthenticated GETs to a CA (directory, renewal windows), with the module's CA bundle."""
+
+    def __init__(self, ca_bundle: str | None, timeout: int = 15) -> None:
+        self.ca_bundle = ca_bundle
+        self.timeout = timeout
+        self.directories: dict[str, dict] = {}
+
+    def fetch(self, url: str) -> tuple[int, dict, bytes]:
+        try:
+            response = open_url(url, method="GET", ca_path=self.ca_bundle, timeout=self.timeout,
+                                http_agent="djangoops.fleet certbot_certificate")
+        except HTTPError as error:  # an answer all the same (404 for a certificate the CA does not know)
+            return error.code, {}, b""
+        return response.getcode(), {k.lower(): v for k, v in response.headers.items()}, response.read()
+
+    def directory(self, url: str) -> dict:
+        """The ACME directory document; CertbotError naming the URL when it cannot be read."""
+        if url not in self.directories:
+            try:
+                status, _headers, body = self.fetch(url)
+                document = json.loads(body)
+            except Exception as error:
+                raise CertbotError("cannot read the ACME directory %s (%s)" % (url, error))
+            if status != 200 or not isinstance(document, dict):
+                raise CertbotError("the ACME directory %s answered HTTP %s without a directory" % (url, status))
+            self.directories[url] = document
+        return self.directories[url]
+
+    def renewal_info(self, directory_url: str, certificate) -> AriAnswer:
+        if not certificate.ari_id:
+            return AriAnswer(None, "the certificate has no authority key identifier for ARI")
+        try:
+            directory = self.directory(directory_url)
+        except CertbotError as error:
+            return AriAnswer(None, str(error))
+        return ask_renewal_info(directory, certificate.ari_id, self.fetch)
+
+
+def profile_problem(profile: str | None, directory_url: str, directory: dict) -> str | None:
+    """Why ``profile`` cannot be ordered from this CA; None when it can, or when the CA lists no profiles."""
+    if not profile:
+        return None
+    offered = (directory.get("meta") or {}).get("profiles")
+    if not isinstance(offered, dict) or not offered:
+        return None  # the CA decides; with --required-profile it refuses what it lacks
+    if profile not in offered:
+        return "profile %s is not offered by %s, which offers %s; set profile to one of them" % (
+            profile, directory_url, ", ".join(sorted(offered)))
+    return None
 
 
 def run_module(module: AnsibleModule, *, now: datetime.datetime) -> dict:
     params = module.params
     request = _request(params)
-    policy = RenewalPolicy.from_options(fraction=params["renew_before"], days=params["renew_before_days"])
+    policy = RenewalPolicy.from_options(
+        fraction=params["renew_before"],
+        days=params["renew_before_days"],
+        short_lived_fraction=params["renew_before_short_lived"],
+    )
+    reader = AcmeReader(params["ca_bundle"])
     staging_target, production_target = targets = acme_targets(
         staging_directory=params["staging_directory"],
         production_directory=params["production_directory"],
@@ -348,6 +460,9 @@ def run_module(module: AnsibleModule, *, now: datetime.datetime) -> dict:
         now=now,
         force=params["force"],
         key_type=request.key_type,
+        ari=(lambda certificate: reader.renewal_info(production_target.directory, certificate)) if params["ari"] else None,
+        profile=request.profile,
+        stored_profile=renewal_profile(production_target.renewal_conf(request.cert_name)),
     )
     result = dict(
         changed=decision.changed,
@@ -358,6 +473,7 @@ def run_module(module: AnsibleModule, *, now: datetime.datetime) -> dict:
         staging=None,
         commands=[],
         stage="unchanged",
+        renew_at=decision.renew_at.isoformat() if decision.renew_at else None,
     )
     result.update(_certificate_fields(certificate_view(production.certificate)))
     if not decision.changed:
@@ -376,6 +492,14 @@ def run_module(module: AnsibleModule, *, now: datetime.datetime) -> dict:
             planned = planned_view(request.domains, directory=production_target.directory)
             result["diff"] = diff_summary(production.certificate, None, planned=planned)
         return result
+    if request.profile:
+        for target in targets:
+            try:
+                directory = reader.directory(target.directory)
+            except CertbotError:
+                continue  # Certbot reports an unreachable CA in its own words
+            problems.append(profile_problem(request.profile, target.directory, directory))
+    problems = [problem for problem in problems if problem]
     if problems:
         raise CertbotError("; ".join(problems))
 
@@ -399,6 +523,17 @@ def _certificate_fields(view: dict) -> dict:
     )
 
 
+@contextlib.contextmanager
+def renewal_lock(path: str | None):
+    """Hold ``path`` locked (waiting while the renewal job holds it); nothing when None."""
+    if path is None:
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(),
@@ -408,7 +543,9 @@ def main() -> None:
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
     try:
-        result = run_module(module, now=datetime.datetime.now(datetime.timezone.utc))
+        with renewal_lock(None if module.check_mode else module.params["lock_file"]):
+            # The clock is read under the lock: a wait for the renewal job counts.
+            result = run_module(module, now=datetime.datetime.now(datetime.timezone.utc))
     except CertbotRunError as exc:
         module.fail_json(
             msg=str(exc),

@@ -66,6 +66,7 @@ build client djangoops-lab/client:bookworm
 build python djangoops-lab/python:bookworm
 build_base trixie  # Debian 13: the Nginx of the nginx stand-in
 build nginx djangoops-lab/nginx:1.26
+build pebble djangoops-lab/pebble:2.6  # Debian 13: Pebble with ARI
 build certbot djangoops-lab/certbot:5.8.0
 # Two releases of the example app (1.1.0 adds a migration), a third whose Gunicorn listens on the
 # wrong port (migrations and collectstatic work, the health check fails), and two of other eras: the

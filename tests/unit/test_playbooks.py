@@ -72,13 +72,15 @@ def test_the_fleet_lock_is_taken_right_after_the_preflight_and_released_last(pla
     assert last.get("ansible.builtin.import_playbook") == "unlock.yml"
 
 
-def test_renew_takes_the_lock_after_its_checks_and_releases_it_last() -> None:
+def test_renew_takes_the_lock_after_its_checks_and_releases_it_after_renewing() -> None:
     tasks = yaml.safe_load((PLAYBOOKS / "renew.yml").read_text())[-1]["tasks"]
     states = [task.get("vars", {}).get("site_lock_state") for task in tasks]
-    locked = states.index("present")
-    assert states[-1] == "absent" and locked == len(tasks) - 3
+    locked, released = states.index("present"), states.index("absent")
+    assert released == locked + 2 and tasks[locked + 1]["ansible.builtin.include_role"]["tasks_from"] == "renew_now"
     assert all(task["ansible.builtin.include_role"].get("tasks_from") in ("validate", "published")
                for task in tasks[:locked])
+    # Only reads after the release: the served certificates, checked and warned about.
+    assert [task["ansible.builtin.include_role"]["tasks_from"] for task in tasks[released + 1:]] == ["served"]
 
 
 # `all` as the first play of each entry playbook writes it: through a filter and a test, so that

@@ -200,18 +200,20 @@ class Client:
         command = ["curl", "-sS", "--max-time", "10", "--cacert", f"/lab/pki/{ca}", *resolve, *args, url]
         return self.host.run(shlex.join(command))
 
-    def start_polling(self, proxies: list[str] | None = None, *, name: str = "/tmp/djangoops-poll") -> None:
+    def start_polling(self, proxies: list[str] | None = None, *, name: str = "/tmp/djangoops-poll",
+                      ca: str = "pebble-production-root.pem", max_seconds: int = 180) -> None:
         """Request the site from the proxies in turn, one after another, each on a new connection,
-        until stop_polling (at most 3 minutes). Each line of the log: status, X-Served-By, proxy;
+        until stop_polling (at most max_seconds), trusting only the root ``ca`` (curl also refuses an
+        expired certificate). Each line of the log: status, X-Served-By, proxy;
         curl's own errors (a timeout, a reset) go to <name>.err, read by stop_polling into poll_errors.
         10 s per request: the lab's hosts share 2 cores with the playbook that runs meanwhile (a reset or
         refused connection fails at once, whatever the limit)."""
         self._poll = name
         addresses = " ".join(proxies or [self.lab.proxy_public])
         script = (
-            f"rm -f {name}.*; end=$(( $(date +%s) + 180 )); "
+            f"rm -f {name}.*; end=$(( $(date +%s) + {max_seconds} )); "
             f"while [ ! -e {name}.stop ] && [ $(date +%s) -lt $end ]; do for proxy in {addresses}; do "
-            f"curl -sS -o /dev/null -w '%{{http_code}} ' --max-time 10 --cacert /lab/pki/pebble-production-root.pem"
+            f"curl -sS -o /dev/null -w '%{{http_code}} ' --max-time 10 --cacert /lab/pki/{ca}"
             f" --resolve {self.lab.domain}:443:$proxy -D - https://{self.lab.domain}/polls/ 2>>{name}.err"
             f" | tr -d '\\r' | awk -v proxy=$proxy '/^[Xx]-[Ss]erved-[Bb]y:/ {{s=$2}} /^[0-9][0-9][0-9] $/ {{c=$1}}"
             f" END {{print c, s, proxy}}' >> {name}.log 2>&1 || echo \"curl-failed - $proxy\" >> {name}.log; done; done;"
@@ -426,14 +428,14 @@ class StartedPlaybook:
 
 @dataclass(frozen=True)
 class SecondRun:
-    """A site.yml at -vvvv on the converged lab: what it printed, and how many ACME requests each of
-    the lab's Pebble CAs handled before and after it."""
+    """A site.yml at -vvvv on the converged lab: what it printed, and the ACME requests each of the lab's
+    Pebble CAs had handled before and after it."""
 
     returncode: int
     output: str
     changed: dict[str, int]
-    acme_before: dict[str, int]
-    acme_after: dict[str, int]
+    acme_before: dict[str, list[str]]
+    acme_after: dict[str, list[str]]
 
 
 @pytest.fixture(scope="session")
@@ -442,10 +444,10 @@ def second_run(lab) -> SecondRun:
     no CA is asked, no secret is printed): each would otherwise run it alone. Its checks run first
     (pytest_collection_modifyitems), so it is the run right after the converge: the idempotence check."""
     stages = ("staging", "production")
-    before = {stage: len(acme_requests(stage)) for stage in stages}
+    before = {stage: acme_requests(stage) for stage in stages}
     run = run_playbook("playbooks/site.yml", "-vvvv")
-    return SecondRun(run.returncode, run.stdout + run.stderr, changed_per_host(run.stdout), before,
-                     {stage: len(acme_requests(stage)) for stage in stages})
+    after = {stage: acme_requests(stage) for stage in stages}
+    return SecondRun(run.returncode, run.stdout + run.stderr, changed_per_host(run.stdout), before, after)
 
 
 @pytest.fixture(scope="session")

@@ -64,6 +64,8 @@ class CertbotRequest:
     image: str = DEFAULT_IMAGE
     ca_bundle: str | None = None
     docker_network: str | None = None
+    # An ACME profile name (Let's Encrypt: classic, tlsserver, shortlived); None for the CA's default.
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,10 @@ def _certbot_args(request: CertbotRequest, target: AcmeTarget, *, lineage_exists
     for domain in request.domains:
         argv += ["-d", domain]
     argv += ["--key-type", request.key_type]
+    if request.profile:
+        # Required, not preferred: a CA without the profile fails the order instead of silently issuing its
+        # default. Certbot keeps it in the lineage's renewal configuration, so `certbot renew` asks again.
+        argv += ["--required-profile", request.profile]
     if request.challenge == "webroot":
         argv += ["--webroot", "-w", request.webroot]
     else:

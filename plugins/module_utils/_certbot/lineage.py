@@ -23,6 +23,7 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.errors import CertificateReadError
+from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.renewal import ari_certificate_id
 
 try:
     from cryptography import x509
@@ -55,6 +56,8 @@ class CertificateSummary:
     not_after: datetime.datetime
     public_key_fingerprint: str
     key_type: str
+    # RFC 9773 identifier (AKI key id . serial) to ask the CA when to renew; None without a key identifier.
+    ari_id: str | None = None
 
 
 _PEM_CERTIFICATE = re.compile(
@@ -134,7 +137,15 @@ def summarize_certificate(cert: t.Any) -> CertificateSummary:
         not_after=not_after,
         public_key_fingerprint=_fingerprint(_public_key_der(public_key)),
         key_type=_key_type(public_key),
+        ari_id=_ari_id(cert),
     )
+
+
+def _ari_id(cert: t.Any) -> str | None:
+    try:
+        return ari_certificate_id(cert)
+    except ValueError:
+        return None
 
 
 def _read_bytes(path: str, what: str) -> bytes:
@@ -243,3 +254,16 @@ def is_staging_issuer(certificate: CertificateSummary, staging_issuers: t.Collec
     if certificate.issuer in staging_issuers or certificate.issuer_cn in staging_issuers:
         return True
     return any(marker in certificate.issuer for marker in STAGING_ISSUER_MARKERS)
+
+
+_PROFILE_LINE = re.compile(r"^\s*required_profile\s*=\s*(\S+)\s*$", re.MULTILINE)
+
+
+def renewal_profile(renewal_conf: str) -> str | None:
+    """The ACME profile Certbot keeps for a lineage (``required_profile`` in its renewal configuration)."""
+    try:
+        with open(renewal_conf, encoding="utf-8") as handle:
+            match = _PROFILE_LINE.search(handle.read())
+    except OSError:
+        return None
+    return match.group(1) if match else None

@@ -18,6 +18,14 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.errors import ParameterError
+from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.renewal import (
+    DEFAULT_FRACTION,
+    DEFAULT_SHORT_LIVED_FRACTION,
+    AriAnswer,
+    RenewalPlan,
+    lifetime_renewal_time,
+    plan_renewal,
+)
 from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.lineage import (
     CertificateSummary,
     LineageState,
@@ -25,11 +33,8 @@ from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.lineage i
     is_staging_issuer,
     iso,
     normalize_domain,
-    to_utc,
 )
 
-
-DEFAULT_RENEW_FRACTION = 1.0 / 3.0
 
 ACTION_ISSUE = "issue"
 ACTION_NONE = "none"
@@ -37,34 +42,62 @@ ACTION_NONE = "none"
 
 @dataclass(frozen=True)
 class RenewalPolicy:
-    """Renew when less than ``fraction`` of the lifetime, or fewer than ``days`` days, remain."""
+    """Without a usable ARI window: renew when less than ``fraction`` of the lifetime remains
+    (``short_lived_fraction`` for certificates under 10 days), or fewer than ``days`` days."""
 
     fraction: float | None = None
     days: int | None = None
+    short_lived_fraction: float = DEFAULT_SHORT_LIVED_FRACTION
 
     @classmethod
-    def from_options(cls, *, fraction: float | None = None, days: int | None = None) -> RenewalPolicy:
+    def from_options(
+        cls,
+        *,
+        fraction: float | None = None,
+        days: int | None = None,
+        short_lived_fraction: float | None = None,
+    ) -> RenewalPolicy:
         if fraction is not None and days is not None:
             raise ParameterError("set renew_before or renew_before_days, not both")
+        short = DEFAULT_SHORT_LIVED_FRACTION if short_lived_fraction is None else short_lived_fraction
+        if not 0 < short < 1:
+            raise ParameterError(
+                "renew_before_short_lived is a fraction of the certificate lifetime and must be between 0 and 1"
+                " (exclusive), got %s" % short
+            )
         if days is not None:
             if days < 1:
                 raise ParameterError("renew_before_days must be at least 1, got %s" % days)
-            return cls(days=days)
+            return cls(days=days, short_lived_fraction=short)
         if fraction is None:
-            return cls(fraction=DEFAULT_RENEW_FRACTION)
+            return cls(fraction=DEFAULT_FRACTION, short_lived_fraction=short)
         if not 0 < fraction < 1:
             raise ParameterError(
                 "renew_before is a fraction of the certificate lifetime and must be between 0 and 1"
                 " (exclusive), got %s; use renew_before_days for a number of days" % fraction
             )
-        return cls(fraction=fraction)
+        return cls(fraction=fraction, short_lived_fraction=short)
 
     def renew_at(self, certificate: CertificateSummary) -> datetime.datetime:
+        """The lifetime rule alone (no ARI)."""
         if self.days is not None:
             return certificate.not_after - datetime.timedelta(days=self.days)
-        fraction = DEFAULT_RENEW_FRACTION if self.fraction is None else self.fraction
-        lifetime = certificate.not_after - certificate.not_before
-        return certificate.not_after - lifetime * fraction
+        return lifetime_renewal_time(
+            certificate.not_before,
+            certificate.not_after,
+            fraction=DEFAULT_FRACTION if self.fraction is None else self.fraction,
+            short_lived_fraction=self.short_lived_fraction,
+        )
+
+    def plan(self, certificate: CertificateSummary, ari: AriAnswer | None) -> RenewalPlan:
+        """The CA's ARI window where usable, else the lifetime rule (renewal.plan_renewal)."""
+        return plan_renewal(
+            certificate.not_before,
+            certificate.not_after,
+            certificate_id=certificate.ari_id or certificate.serial,
+            ari=ari,
+            lifetime_at=self.renew_at(certificate),
+        )
 
 
 def domain_difference(requested: t.Iterable[str], present: t.Iterable[str]) -> tuple[list[str], list[str]]:
@@ -78,6 +111,7 @@ def domain_difference(requested: t.Iterable[str], present: t.Iterable[str]) -> t
 class Decision:
     action: str
     reason: str
+    renew_at: datetime.datetime | None = None
 
     @property
     def changed(self) -> bool:
@@ -99,6 +133,8 @@ def _problem(
     domains: t.Sequence[str],
     staging_issuers: t.Collection[str],
     key_type: str | None,
+    profile: str | None = None,
+    stored_profile: str | None = None,
 ) -> str | None:
     """The first reason the production lineage cannot stay as it is, renewal aside."""
     if not lineage.present:
@@ -115,6 +151,8 @@ def _problem(
         return "private key does not match certificate"
     if key_type is not None and certificate.key_type != key_type:
         return "key type changed: %s -> %s" % (certificate.key_type, key_type)
+    if (profile or None) != (stored_profile or None):
+        return "profile changed: %s -> %s" % (stored_profile or "the CA's default", profile or "the CA's default")
     return None
 
 
@@ -127,18 +165,37 @@ def decide(
     now: datetime.datetime,
     force: bool = False,
     key_type: str | None = None,
+    ari: t.Callable[[CertificateSummary], AriAnswer | None] | None = None,
+    profile: str | None = None,
+    stored_profile: str | None = None,
 ) -> Decision:
-    """Decide whether the production lineage needs a new certificate at ``now``."""
-    problem = _problem(lineage, domains=domains, staging_issuers=staging_issuers, key_type=key_type)
+    """Decide whether the production lineage needs a new certificate at ``now``.
+
+    ``ari`` asks the CA for the certificate's renewal window; it is called only for a certificate that is
+    otherwise fine, so a missing or broken one costs no request.
+    """
+    problem = _problem(
+        lineage,
+        domains=domains,
+        staging_issuers=staging_issuers,
+        key_type=key_type,
+        profile=profile,
+        stored_profile=stored_profile,
+    )
     if problem is not None:
         return Decision(ACTION_ISSUE, problem)
     certificate = t.cast(CertificateSummary, lineage.certificate)
-    renew_at = policy.renew_at(certificate)
-    if to_utc(now) >= renew_at:
-        return Decision(ACTION_ISSUE, "renewal due (expires %s)" % iso(certificate.not_after))
+    plan = policy.plan(certificate, ari(certificate) if ari is not None and not force else None)
+    if plan.due(now):
+        return Decision(
+            ACTION_ISSUE,
+            "renewal due (expires %s; due from %s, %s)" % (iso(certificate.not_after), iso(plan.renew_at), plan.note),
+        )
     if force:
         return Decision(ACTION_ISSUE, "forced")
     return Decision(
         ACTION_NONE,
-        "certificate is valid until %s (renewal due from %s)" % (iso(certificate.not_after), iso(renew_at)),
+        "certificate is valid until %s (renewal due from %s; %s)"
+        % (iso(certificate.not_after), iso(plan.renew_at), plan.note),
+        renew_at=plan.renew_at,
     )

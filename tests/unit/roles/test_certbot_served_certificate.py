@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[3] / "roles" / "certbot" / "files" / "djangoops-served-certificate.py"
+SCRIPT = pathlib.Path(__file__).resolve().parents[3] / "roles" / "certbot" / "files" / "djangoops_served_certificate.py"
 NAME = "www.example.com"
 
 

@@ -2,12 +2,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The certbot role's renewal job as the role renders it: the script cron or the timer runs, and the
-systemd service and timer (the lab has no systemd, so they are checked here, by systemd's own
-tools where the machine has them).
+"""The certbot role's renewal job as the role renders it: the command cron or the timer runs, and the
+systemd service and timer (checked here by systemd's own tools where the machine has them; the lab runs
+them for real).
 
 One ``ansible-playbook`` run on localhost loads the role's defaults and vars from this checkout and
-renders the three templates per case, as tasks/renew.yml does on the issuing proxy.
+renders the three templates per case, as tasks/renew.yml does on every proxy.
 """
 
 from __future__ import annotations
@@ -27,9 +27,14 @@ ROLE_DIR = CHECKOUT / "roles" / "certbot"
 TEMPLATES = ("djangoops-certbot-renew.sh", "djangoops-certbot-renew.service", "djangoops-certbot-renew.timer")
 CASES: dict[str, dict[str, t.Any]] = {
     "default": {"certbot_domains": ["www.example.com", "example.com"]},
-    "private_ca": {
-        "certbot_domains": ["www.example.com"], "certbot_acme_ca_bundle": "/controller/ca.pem",
-        "certbot_renew_hour": "0,12", "certbot_renew_minute": "5", "certbot_config_dir": "/srv/letsencrypt",
+    "own_schedule": {
+        "certbot_domains": ["www.example.com"], "certbot_renew_hour": "0,12", "certbot_renew_minute": "5",
+        "certbot_renew_on_failure": ["notify-ops@%n.service", "pager.service"],
+    },
+    # The lab's: every 20 seconds, no random delay.
+    "lab": {
+        "certbot_domains": ["www.example.com"], "certbot_renew_on_calendar": "*:*:0/20",
+        "certbot_renew_randomized_delay": 0,
     },
 }
 
@@ -77,12 +82,13 @@ def _unit(text: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_timer_runs_twice_a_day_spread_and_catches_up(rendered, case: str) -> None:
+def test_the_timer_runs_on_schedule_spread_and_catches_up(rendered, case: str) -> None:
     timer = _unit(rendered[case]["djangoops-certbot-renew.timer"])
-    hour, minute = ("3,15", "17") if case == "default" else ("0,12", "5")
-    assert timer["OnCalendar"] == [f"*-*-* {hour}:{minute}:00"]
+    calendar = {"default": "*-*-* 3,15:17:00", "own_schedule": "*-*-* 0,12:5:00", "lab": "*:*:0/20"}[case]
+    assert timer["OnCalendar"] == [calendar]
     assert timer["Persistent"] == ["true"]
-    assert timer["RandomizedDelaySec"] == ["1h"]
+    assert timer["RandomizedDelaySec"] == ["0" if case == "lab" else "3600"]
+    assert timer["AccuracySec"] == ["1s"]
     assert timer["WantedBy"] == ["timers.target"]
 
 
@@ -95,17 +101,19 @@ def test_systemd_accepts_the_calendar_expression(rendered, case: str) -> None:
     assert "Next elapse:" in checked.stdout
 
 
-def test_the_service_runs_the_renewal_script_once_docker_runs(rendered) -> None:
+def test_the_service_runs_the_job_once_docker_runs_and_starts_the_failure_units(rendered) -> None:
     service = _unit(rendered["default"]["djangoops-certbot-renew.service"])
     assert service["Type"] == ["oneshot"]
-    # The timer spreads the start, so Certbot's own random sleep is skipped.
-    assert service["ExecStart"] == ["/usr/local/sbin/djangoops-certbot-renew --no-random-sleep-on-renew"]
+    assert service["ExecStart"] == ["/usr/local/sbin/djangoops-certbot-renew"]
     assert service["Requires"] == ["docker.service"]
     assert "docker.service" in service["After"][0]
+    assert "OnFailure" not in service
+    assert _unit(rendered["own_schedule"]["djangoops-certbot-renew.service"])["OnFailure"] == [
+        "notify-ops@%n.service pager.service"]
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_script_is_valid_sh(rendered, case: str, tmp_path: pathlib.Path) -> None:
+def test_the_command_is_valid_sh_and_runs_the_job_with_its_settings(rendered, case: str, tmp_path: pathlib.Path) -> None:
     script = tmp_path / "renew.sh"
     script.write_text(rendered[case]["djangoops-certbot-renew.sh"])
     checked = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, check=False)
@@ -113,42 +121,6 @@ def test_the_script_is_valid_sh(rendered, case: str, tmp_path: pathlib.Path) -> 
     if shutil.which("shellcheck"):
         linted = subprocess.run(["shellcheck", "-s", "sh", str(script)], capture_output=True, text=True, check=False)
         assert linted.returncode == 0, linted.stdout
-
-
-def test_the_script_renews_in_webroot_mode_then_reloads_and_checks_only_on_change(rendered) -> None:
-    script = rendered["default"]["djangoops-certbot-renew.sh"]
-    assert re.search(r"renew --non-interactive --webroot -w /var/www/html \"\$@\"$", script, re.M), script
-    changed = script[script.index('if [ "$before" != "$after" ]; then'):]
-    steps = [line.strip() for line in changed.splitlines()[1:] if line.strip() and line.strip() != "fi"]
-    assert steps[0] == "docker exec nginx nginx -t -q -c /etc/nginx/nginx.conf"
-    assert steps[1] == "docker exec nginx nginx -c /etc/nginx/nginx.conf -s reload"
-    assert steps[3] == (
-        "python3 /usr/local/lib/djangoops-served-certificate.py --address=127.0.0.1 --port=443"
-        " --server-name=www.example.com --certificate=/etc/letsencrypt/live/www.example.com/fullchain.pem"
-    )
-    assert "REQUESTS_CA_BUNDLE" not in script
-
-
-def test_the_script_trusts_the_private_ca_and_uses_the_config_dir(rendered) -> None:
-    script = rendered["private_ca"]["djangoops-certbot-renew.sh"]
-    assert "-v /etc/djangoops/certbot/acme-ca.pem:/etc/djangoops-acme-ca.pem:ro -e REQUESTS_CA_BUNDLE=/etc/djangoops-acme-ca.pem" in script
-    assert "-v /srv/letsencrypt:/etc/letsencrypt" in script
-    assert "--certificate=/srv/letsencrypt/live/www.example.com/fullchain.pem" in script
-
-
-def test_two_runs_at_once_take_turns(rendered, tmp_path: pathlib.Path) -> None:
-    """The timer and playbooks/renew.yml (or a run by hand) can start the script together: the second
-    waits for the first's container to end instead of failing on its name. A `docker` on PATH stands in
-    for the engine, recording when each run's container starts and ends."""
-    script = tmp_path / "renew.sh"
-    script.write_text(rendered["default"]["djangoops-certbot-renew.sh"].replace("/var/lock/", f"{tmp_path}/"))
-    script.chmod(0o755)
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "docker").write_text(f'#!/bin/sh\necho "start $$" >> {tmp_path}/runs; sleep 0.5; echo "end $$" >> {tmp_path}/runs\n')
-    (fake / "docker").chmod(0o755)
-    env = {"PATH": f"{fake}:/usr/bin:/bin"}
-    runs = [subprocess.Popen([str(script)], env=env) for _run in range(2)]
-    assert [run.wait(timeout=20) for run in runs] == [0, 0]
-    events = [line.split()[0] for line in (tmp_path / "runs").read_text().splitlines()]
-    assert events == ["start", "end", "start", "end"], events
+    assert script.read_text().splitlines()[-1] == (
+        'exec /usr/bin/python3 /usr/local/lib/djangoops/djangoops_certbot_renew.py'
+        ' --config /etc/djangoops/certbot-renew.json "$@"')

@@ -73,6 +73,12 @@ CASES: dict[str, dict[str, t.Any]] = {
         "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": False,
         "nginx_proxy_acme_issuer": "2001:db8::7",
     },
+    # Three proxies: this one and two others (the issuer among them, listed second), asked issuer first.
+    "acme_peers": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_acme_issuer": "192.0.2.8",
+        "nginx_proxy_acme_peers": ["localhost", "192.0.2.7", "192.0.2.8"],
+    },
 }
 
 # Mozilla "intermediate" (guidelines 5.7) minus the three DHE-RSA suites: ECDHE key exchange,
@@ -420,21 +426,35 @@ def test_parser_reads_quotes_and_comments() -> None:
     assert headers(server, "proxy_set_header") == {"Connection": [""]}
 
 
-def test_the_issuer_answers_challenges_from_its_own_webroot(rendered: dict[str, Rendered]) -> None:
+def test_a_single_proxy_answers_challenges_from_its_own_webroot(rendered: dict[str, Rendered]) -> None:
     http, _https = rendered["default"].site()
     assert args_of(location(http, *ACME_LOCATION), "try_files") == []
-    assert not [d for d in find(http, "location") if d.args == ["@acme_issuer"]]
+    assert not [d for d in find(http, "location") if d.args == ["@acme_peers"]]
+    assert not find(rendered["default"].tree["conf.d/10-site.conf"], "upstream")
 
 
-@pytest.mark.parametrize(("case", "issuer"), [("acme_issuer_elsewhere", "192.0.2.7"), ("acme_issuer_ipv6", "[2001:db8::7]")])
-def test_other_proxies_ask_the_issuer_for_missing_challenges(rendered: dict[str, Rendered], case: str, issuer: str) -> None:
+@pytest.mark.parametrize(("case", "peers"), [
+    ("acme_issuer_elsewhere", ["192.0.2.7:80"]),
+    ("acme_issuer_ipv6", ["[2001:db8::7]:80"]),
+    ("acme_peers", ["192.0.2.8:80", "192.0.2.7:80"]),
+])
+def test_each_proxy_asks_the_others_issuer_first_for_missing_challenges(
+        rendered: dict[str, Rendered], case: str, peers: list[str]) -> None:
     http, https = rendered[case].site()
     acme = location(http, *ACME_LOCATION)
     assert only(acme, "root") == ["/var/www/html"]
-    assert only(acme, "try_files") == ["$uri", "@acme_issuer"]
-    fallback = location(http, "@acme_issuer")
-    assert only(fallback, "proxy_pass") == ["http://%s:80" % issuer]
-    assert headers(fallback, "proxy_set_header") == {"Host": ["$host"]}
+    assert only(acme, "try_files") == ["$uri", "@acme_peers"]
+    (upstream,) = [d for d in find(rendered[case].tree["conf.d/10-site.conf"], "upstream")]
+    assert upstream.args == ["djangoops_acme_peers"]
+    assert [d.args for d in t.cast(list, upstream.block)] == [[peer, "max_fails=0"] for peer in peers]
+    fallback = location(http, "@acme_peers")
+    assert only(fallback, "proxy_pass") == ["http://djangoops_acme_peers"]
+    assert headers(fallback, "proxy_set_header") == {"Host": ["$host"], "X-Djangoops-Acme-Forwarded": ["1"]}
+    assert only(fallback, "proxy_next_upstream") == ["error", "timeout", "http_404"]
+    # A request another proxy forwarded is answered here or not at all: never forwarded again.
+    (guard,) = [d for d in t.cast(list, fallback) if d.name == "if"]
+    assert guard.args == ["($http_x_djangoops_acme_forwarded)"]
+    assert [(d.name, d.args) for d in t.cast(list, guard.block)] == [("return", ["404"])]
     # Only the plain-HTTP server forwards: the CA never validates over HTTPS.
     if https is not None:
-        assert not [d for d in find(https, "location") if d.args == ["@acme_issuer"]]
+        assert not [d for d in find(https, "location") if d.args == ["@acme_peers"]]

@@ -11,10 +11,12 @@ config directory mounted at /etc/letsencrypt, as the certbot container would.
 from __future__ import annotations
 
 import datetime
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 import typing as t
 
 import pytest
@@ -25,8 +27,9 @@ from cryptography.x509.oid import NameOID
 
 
 MODULE = "ansible_collections.djangoops.fleet.plugins.modules.certbot_certificate"
-STAGING_URL = "https://10.20.0.2:14000/dir"
-PRODUCTION_URL = "https://10.20.0.3:14000/dir"
+# Loopback addresses where nothing listens: a directory read by the module is refused at once.
+STAGING_URL = "https://127.0.0.2:14000/dir"
+PRODUCTION_URL = "https://127.0.0.3:14000/dir"
 DOMAINS = ("shop.example.test", "www.shop.example.test")
 STAGING_CA = "(STAGING) Pretend Pear X1"
 PRODUCTION_CA = "Pebble Intermediate CA abc123"
@@ -83,11 +86,12 @@ def write_material(
     domains: t.Sequence[str] = DOMAINS,
     not_before: datetime.datetime = NOW - DAY,
     not_after: datetime.datetime = NOW + 89 * DAY,
+    authority_key_id: bool = False,
 ) -> str:
     """Write fullchain.pem and privkey.pem for a leaf issued by a CA named ``ca_cn``."""
     ca_key, ca_cert = _ca(ca_cn)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domains[0])]))
         .issuer_name(ca_cert.subject)
@@ -96,8 +100,11 @@ def write_material(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in domains]), critical=False)
-        .sign(ca_key, hashes.SHA256())
     )
+    if authority_key_id:  # what ARI names a certificate by; every public CA sets it
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "fullchain.pem"), "wb") as handle:
         handle.write(cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM))
@@ -188,6 +195,7 @@ class Lab:
             "config_dir": str(self.config_dir),
             "work_dir": str(self.tmp_path / "work"),
             "webroot": str(self.webroot),
+            "lock_file": str(self.tmp_path / "renew.lock"),
             "_ansible_check_mode": check_mode,
             "_ansible_diff": diff,
         }
@@ -333,7 +341,10 @@ def test_renewal_due_renews_with_force_renewal_and_diff(lab):
     assert rc == 0, result
     assert result["changed"] is True
     assert result["stage"] == "renewed"
-    assert result["reason"] == "renewal due (expires %s)" % (NOW + 10 * DAY).isoformat()
+    assert result["reason"] == (
+        "renewal due (expires %s; due from %s, the certificate has no authority key identifier for ARI;"
+        " by the certificate's lifetime)" % ((NOW + 10 * DAY).isoformat(), (NOW - 20 * DAY).isoformat())
+    )
     assert lab.servers() == [STAGING_URL, PRODUCTION_URL] * 2
     assert all("--force-renewal" in call for call in lab.calls()[2:])
     assert result["diff"]["before"]["serial"] == "1d"
@@ -365,3 +376,188 @@ def test_same_staging_and_production_directory_is_refused(lab):
     assert rc == 1
     assert result["msg"].startswith("staging_directory and production_directory are the same")
     assert lab.calls() == []
+
+
+# --------------------------------------------------------------------------------------------
+# ARI and profiles, against a CA's directory and renewalInfo served over HTTP on loopback
+
+
+class AcmeReadOnly:
+    """The unauthenticated part of an ACME CA: its directory and its renewal windows (RFC 9773)."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, dict] = {}
+        self.profiles: dict[str, str] | None = None
+        self.requests: list[str] = []
+        acme = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                acme.requests.append(self.path)
+                if self.path == "/dir":
+                    document: dict = {"newOrder": acme.url("/order"), "renewalInfo": acme.url("/ari/")}
+                    if acme.profiles is not None:
+                        document["meta"] = {"profiles": acme.profiles}
+                    self._answer(200, document)
+                elif self.path.startswith("/ari/") and self.path[5:] in acme.windows:
+                    self._answer(200, acme.windows[self.path[5:]])
+                else:
+                    self._answer(404, {"type": "urn:ietf:params:acme:error:malformed"})
+
+            def _answer(self, status: int, document: dict) -> None:
+                body = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Retry-After", "21600")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: t.Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return "http://127.0.0.1:%d%s" % (self.server.server_address[1], path)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def acme():
+    server = AcmeReadOnly()
+    yield server
+    server.close()
+
+
+def _ari_id(path: str) -> str:
+    from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.renewal import ari_certificate_id
+
+    with open(os.path.join(path, "fullchain.pem"), "rb") as handle:
+        return ari_certificate_id(x509.load_pem_x509_certificates(handle.read())[0])
+
+
+def _window(start: datetime.datetime, end: datetime.datetime) -> dict:
+    return {"suggestedWindow": {"start": start.isoformat().replace("+00:00", "Z"),
+                                "end": end.isoformat().replace("+00:00", "Z")}}
+
+
+def _issued_with_aki(lab, acme) -> str:
+    """A first issuance from the loopback CA, leaving a certificate that ARI can name (1 of 90 days used)."""
+    production = acme.url("/dir")
+    lab.config["issue"][production] = write_material(
+        str(lab.tmp_path / "issue-ari"), PRODUCTION_CA, serial=0xA21, authority_key_id=True)
+    lab._save()
+    rc, result = lab.run(production_directory=production)
+    assert rc == 0 and result["stage"] == "issued", result
+    return _ari_id(str(lab.config_dir / "live" / "shop"))
+
+
+def test_an_ari_window_already_over_renews_a_certificate_the_lifetime_rule_keeps(lab, acme):
+    certificate_id = _issued_with_aki(lab, acme)
+    acme.windows[certificate_id] = _window(NOW - 2 * DAY, NOW - DAY)
+
+    rc, result = lab.run(production_directory=acme.url("/dir"))
+
+    assert rc == 0, result
+    assert result["changed"] is True and result["stage"] == "renewed"
+    assert "ARI window %s .. %s" % ((NOW - 2 * DAY).isoformat(), (NOW - DAY).isoformat()) in result["reason"]
+    assert "/ari/" + certificate_id in acme.requests
+
+
+def test_a_future_ari_window_sets_the_renewal_time_and_nothing_is_ordered(lab, acme):
+    certificate_id = _issued_with_aki(lab, acme)
+    acme.windows[certificate_id] = _window(NOW + 40 * DAY, NOW + 42 * DAY)
+    calls = len(lab.calls())
+
+    rc, result = lab.run(production_directory=acme.url("/dir"), check_mode=True)
+    assert rc == 0 and result["changed"] is False, result
+    rc, result = lab.run(production_directory=acme.url("/dir"))
+
+    assert rc == 0 and result["changed"] is False, result
+    renew_at = datetime.datetime.fromisoformat(result["renew_at"])
+    assert NOW + 40 * DAY <= renew_at < NOW + 42 * DAY
+    assert len(lab.calls()) == calls
+
+
+def test_without_ari_or_with_a_window_past_expiry_the_lifetime_rule_decides(lab, acme):
+    certificate_id = _issued_with_aki(lab, acme)
+    # Pebble 2.6 suggests 2/3 of the lifetime +/- 24 h: for short lifetimes the window ends after expiry.
+    acme.windows[certificate_id] = _window(NOW - DAY, NOW + 100 * DAY)
+    rc, result = lab.run(production_directory=acme.url("/dir"))
+    assert rc == 0 and result["changed"] is False, result
+    assert "the ARI window ends after the certificate expires" in result["reason"]
+    assert result["renew_at"] == (NOW + 59 * DAY).isoformat()  # a third of 90 days left
+
+    requests = len(acme.requests)
+    rc, result = lab.run(production_directory=acme.url("/dir"), ari=False)
+    assert rc == 0 and result["changed"] is False, result
+    assert len(acme.requests) == requests  # ari=false asks nothing
+
+    del acme.windows[certificate_id]
+    rc, result = lab.run(production_directory=acme.url("/dir"))
+    assert rc == 0 and "ARI answered HTTP 404" in result["reason"], result
+
+
+def test_a_short_lived_certificate_renews_at_half_its_lifetime(lab):
+    lab.run()
+    write_material(str(lab.config_dir / "live" / "shop"), PRODUCTION_CA, serial=0x6D,
+                   not_before=NOW - 3 * DAY - datetime.timedelta(hours=1), not_after=NOW + 3 * DAY - datetime.timedelta(hours=1))
+    rc, result = lab.run()
+    assert rc == 0 and result["stage"] == "renewed", result
+
+    write_material(str(lab.config_dir / "live" / "shop"), PRODUCTION_CA, serial=0x6E,
+                   not_before=NOW - 2 * DAY, not_after=NOW + 4 * DAY)
+    rc, result = lab.run(renew_before_short_lived=0.7)  # due after 1.8 of 6 days
+    assert rc == 0 and result["stage"] == "renewed", result
+    rc, result = lab.run()
+    assert rc == 0 and result["changed"] is False, result
+
+
+def test_the_profile_is_required_in_both_orders_and_a_change_replaces_the_certificate(lab, acme):
+    rc, result = lab.run(profile="shortlived")
+    assert rc == 0, result
+    assert all(call[call.index("--required-profile") + 1] == "shortlived" for call in lab.calls())
+
+    # Certbot keeps it in the renewal configuration; the module compares it with the one asked for.
+    conf = lab.config_dir / "renewal" / "shop.conf"
+    conf.write_text("[renewalparams]\nrequired_profile = shortlived\n")
+    rc, result = lab.run(profile="shortlived")
+    assert rc == 0 and result["changed"] is False, result
+    rc, result = lab.run(profile="tlsserver", check_mode=True)
+    assert result["changed"] is True and result["reason"] == "profile changed: shortlived -> tlsserver", result
+    rc, result = lab.run()
+    assert result["changed"] is True and result["reason"] == "profile changed: shortlived -> the CA's default", result
+
+
+def test_a_profile_the_ca_does_not_list_fails_before_any_order(lab, acme):
+    acme.profiles = {"classic": "90 days", "shortlived": "6 days"}
+    rc, result = lab.run(profile="tlsserver", staging_directory=acme.url("/dir"), production_directory=PRODUCTION_URL)
+    assert rc == 1, result
+    assert result["msg"] == (
+        "profile tlsserver is not offered by %s, which offers classic, shortlived; set profile to one of them"
+        % acme.url("/dir"))
+    assert lab.calls() == []
+
+
+def test_a_renewal_waits_while_the_renewal_job_holds_the_lock(lab):
+    """The proxy's renewal job and this module would each order a certificate that is due: the module decides
+    and issues under the job's lock (check mode, which only reads, takes none)."""
+    import fcntl
+
+    outcome: list = []
+    with open(lab.tmp_path / "renew.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        rc, result = lab.run(check_mode=True)
+        assert rc == 0 and result["changed"] is True, result
+        worker = threading.Thread(target=lambda: outcome.append(lab.run()))
+        worker.start()
+        worker.join(timeout=2)
+        assert worker.is_alive() and lab.calls() == []
+    worker.join(timeout=60)
+    assert outcome and outcome[0][1]["stage"] == "issued", outcome
