@@ -285,6 +285,28 @@ class Client:
             time.sleep(1)
         raise AssertionError("the probe did not finish: " + self.run("cat /tmp/djangoops-probe.log").stdout)
 
+    def start_webhook(self, *, port: int = 8099, max_seconds: int = 900) -> str:
+        """Start tests/lab/files/webhook.py on the client (bounded: max_seconds); its URL for the proxies."""
+        subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "webhook.py"),
+                        "djangoops-lab-client:/tmp/djangoops-webhook.py"], check=True)
+        self.run("pkill -f djangoops-webhook.py; rm -f /tmp/djangoops-webhook.jsonl")
+        self.host.run("nohup python3 /tmp/djangoops-webhook.py --port %s --out /tmp/djangoops-webhook.jsonl"
+                      " --max-seconds %s >/tmp/djangoops-webhook.log 2>&1 &", str(port), str(max_seconds))
+        for _attempt in range(20):
+            if self.run(f"curl -s -o /dev/null -X POST -d '{{}}' http://127.0.0.1:{port}/ready").rc == 0:
+                break
+            time.sleep(0.5)
+        self.run("rm -f /tmp/djangoops-webhook.jsonl")
+        return f"http://{self.lab.all_vars['lab_client_address']}:{port}/djangoops-alerts"
+
+    def webhook_posts(self) -> list[dict]:
+        """What the webhook received, oldest first: {"from", "path", "body"}."""
+        out = self.run("cat /tmp/djangoops-webhook.jsonl 2>/dev/null").stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def stop_webhook(self) -> None:
+        self.run("pkill -f djangoops-webhook.py")
+
     def served_by(self, count: int, proxy: str | None = None) -> list[str]:
         """The X-Served-By of count requests for the site through one proxy (the first by default)."""
         loop = (

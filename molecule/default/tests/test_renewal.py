@@ -1,7 +1,7 @@
 """Renewal while Nginx holds port 80: every proxy runs the renewal job from its timer; nothing happens
 while the certificate is not due; a renewed certificate is served at once, because Nginx reloads (HUP,
 no restart), with no failed request from a client polling during the reload; playbooks/renew.yml does
-the same for every proxy. Over short renewal cycles (a CA whose certificates live two minutes, timers
+the same for every proxy. Over short renewal cycles (a CA whose certificates live 90 seconds, timers
 every few seconds), both proxies keep serving a valid certificate, also while the issuer is down, with
 one order per renewal."""
 
@@ -157,12 +157,14 @@ def _serial_or_none(client, address: str) -> str | None:
 
 @pytest.mark.changes_lab
 def test_short_renewal_cycles_keep_every_running_proxy_serving_also_with_the_issuer_down(client, lab):
-    """The proxies converge against a CA whose certificates live two minutes, their timers every 5 seconds
+    """The proxies converge against a CA whose certificates live 90 seconds, their timers every 5 seconds
     (lab settings). Every proxy's job renews by itself: the issuer at half the lifetime, the other proxy
     takes that certificate; with the issuer stopped (the CA's DNS then lists the other proxy alone, as
     health-checked DNS would), the other proxy renews at its turn; the issuer, booted again, takes that
     certificate. Clients of every running proxy get the site over a verified certificate at every poll,
-    and the CA issued exactly one certificate per certificate served."""
+    and the CA issued exactly one certificate per certificate served. Then, with the CA unreachable, the
+    failed renewal reaches the lab's webhook receiver and the proxy's metrics, and renew.yml warns about
+    the certificate running out."""
     shortlived = f"https://{lab.all_vars['lab_pebble_shortlived_address']}:14000/dir"
     validity = int(lab.all_vars["lab_pebble_shortlived_validity"])
     ca = "pebble-shortlived-root.pem"
@@ -185,9 +187,19 @@ def test_short_renewal_cycles_keep_every_running_proxy_serving_also_with_the_iss
     def journal(name: str) -> str:
         return server(name).check_output(f"journalctl -u {SERVICE} -o cat --no-pager")
 
-    settings = (*PROXIES_ONLY, "-e", f"certbot_production_directory={shortlived}",
-                "-e", "site_certificate_name=polls-shortlived", "-e", "certbot_renew_on_calendar=*:*:0/5",
-                "-e", "certbot_renew_randomized_delay=0")
+    chosen = ("-e", f"certbot_production_directory={shortlived}", "-e", "site_certificate_name=polls-shortlived")
+    webhook = client.start_webhook()
+    settings = (*PROXIES_ONLY, *chosen, "-e", "certbot_renew_on_calendar=*:*:0/5", "-e", "certbot_renew_randomized_delay=0",
+                "-e", f"certbot_alert_webhook_url={webhook}")
+    blocked: list[str] = []
+
+    def forget_the_lineage() -> None:
+        # A first issuance each time (staging first), not a renewal of the last run's lineage.
+        for name in lab.proxies:
+            server(name).check_output("rm -rf /etc/letsencrypt*/live/polls-shortlived /etc/letsencrypt*/archive/polls-shortlived"
+                                      " /etc/letsencrypt*/renewal/polls-shortlived.conf")
+
+    forget_the_lineage()
     try:
         run = run_playbook("playbooks/site.yml", *settings)
         assert run.returncode == 0, run.stdout + run.stderr
@@ -226,6 +238,44 @@ def test_short_renewal_cycles_keep_every_running_proxy_serving_also_with_the_iss
         assert sorted(issued) == sorted(served), (issued, seen)
         assert len(issued) >= 4, (issued, seen)
         assert len(issued_serials("staging")) == staging_before + 1  # the converge's, staging first
+        assert client.webhook_posts() == []  # no run failed
+
+        # The CA unreachable from the proxies (refused): the next renewal fails; the failure reaches the
+        # webhook and each proxy's metrics, and renew.yml warns about the certificate running out.
+        ca_address = lab.all_vars["lab_pebble_shortlived_address"]
+        # OUTPUT for the job itself, FORWARD for the Certbot container it starts (the proxy routes its traffic).
+        for name in lab.proxies:
+            blocked.append(name)
+            server(name).check_output(f"iptables -I OUTPUT -d {ca_address} -j REJECT && iptables -I FORWARD -d {ca_address} -j REJECT")
+
+        def from_proxy1() -> list[dict]:
+            return [post for post in client.webhook_posts() if post["body"].get("host") == "proxy1"]
+
+        deadline = time.monotonic() + 2 * validity
+        while time.monotonic() < deadline and not from_proxy1():
+            time.sleep(2)
+        (first, *_more) = from_proxy1() or [None]
+        assert first is not None, f"no failure of proxy1's renewal reached the webhook: {client.webhook_posts()}"
+        report = first["body"]
+        assert (report["event"], report["cert_name"], report["host"]) == ("certificate_renewal_failed", "polls-shortlived", "proxy1"), first
+        assert first["from"] == lab.proxies["proxy1"]["ansible_host"] and "certbot renew failed" in report["error"], first
+        metrics = server("proxy1").check_output("cat /var/lib/prometheus/node-exporter/djangoops_certbot.prom")
+        assert 'djangoops_certbot_renewal_last_run_success{cert_name="polls-shortlived"} 0.0' in metrics, metrics
+        not_after = report["not_after"]
+        # Under a fifth of the lifetime left (the certificate lives `validity` seconds): renew.yml warns, and
+        # fails as the renewal does.
+        left = int(server("proxy1").check_output(f"echo $(( $(date -d {not_after} +%s) - $(date +%s) ))"))
+        time.sleep(max(0, left - 0.2 * validity + 1))
+        renewed = run_playbook("playbooks/renew.yml", *chosen)
+        output = renewed.stdout + renewed.stderr
+        assert renewed.returncode != 0 and "the renewal job failed" in output, output
+        assert re.search(r"\[WARNING\]: 127\.0\.0\.1:443 \(polls\.djangoops\.test\) serves a certificate \(serial \w+\) that"
+                         r" (expires at .* of its lifetime left, below 20%|expired at)", output), output
     finally:
+        for name in blocked:
+            for chain in ("OUTPUT", "FORWARD"):
+                server(name).run(f"iptables -D {chain} -d {lab.all_vars['lab_pebble_shortlived_address']} -j REJECT")
+        client.stop_webhook()
         restored = run_playbook("playbooks/site.yml", *PROXIES_ONLY)
         assert restored.returncode == 0, restored.stdout + restored.stderr
+        forget_the_lineage()

@@ -83,7 +83,7 @@ def _rfc3339(value: t.Any, field: str) -> datetime.datetime:
         text = text[:-1] + "+00:00"
     # Python before 3.11 parses at most 6 fractional digits; CAs may send nanoseconds.
     if "." in text:
-        head, _, rest = text.partition(".")
+        head, rest = text.split(".", 1)
         digits = len(rest) - len(rest.lstrip("0123456789"))
         text = head + "." + rest[:min(digits, 6)].ljust(6, "0") + rest[digits:]
     try:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: djangoops.fleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The renewal job of one proxy (djangoops.fleet certbot): every proxy runs it from its own timer.
@@ -156,15 +155,15 @@ def _read_text(path: str) -> str:
         return ""
 
 
-def bundle_of(candidate: Candidate, cert_name: str, host: str) -> dict:
-    return {
-        "format": BUNDLE_FORMAT,
-        "host": host,
-        "cert_name": cert_name,
-        "files": candidate.files,
-        "renewal_conf": candidate.renewal_conf,
-        "accounts": candidate.accounts,
-    }
+def bundle_of(candidate: Candidate | None, cert_name: str, host: str, *, failed: bool = False,
+              at: float | None = None) -> dict:
+    """What a proxy exports: its lineage (none yet: no files), and when its last run ended and whether it
+    failed, which tell the proxies after it in the renewal order whether to wait for it."""
+    document: dict = {"format": BUNDLE_FORMAT, "host": host, "cert_name": cert_name, "last_run_failed": failed,
+                      "last_run_at": time.time() if at is None else at}
+    if candidate is not None:
+        document.update(files=candidate.files, renewal_conf=candidate.renewal_conf, accounts=candidate.accounts)
+    return document
 
 
 def candidate_from_bundle(document: t.Any, cert_name: str, origin: str) -> Candidate:
@@ -268,8 +267,9 @@ class Job:
         self.run = run
         self.now = now
         self.out = out
-        self.metrics: dict[str, float] = {}
-        self.peer_state: dict[str, int] = {}
+        self.peer_state: dict[str, int] = {}  # 1 when the peer answered this run
+        self.peer_failed: dict[str, bool] = {}  # whether the peer's own last run failed
+        self.peer_last_run: dict[str, float] = {}  # when it ended (epoch seconds)
 
     def say(self, message: str) -> None:
         print(message, file=self.out, flush=True)
@@ -297,18 +297,25 @@ class Job:
             self.say("peer %s: holds no certificate yet" % peer["name"])
             return None
         try:
-            return candidate_from_bundle(json.loads(done.stdout), self.s["cert_name"], peer["name"])
+            document = json.loads(done.stdout)
+            if isinstance(document, dict):
+                self.peer_failed[peer["name"]] = bool(document.get("last_run_failed"))
+                self.peer_last_run[peer["name"]] = float(document.get("last_run_at") or 0)
+            if isinstance(document, dict) and "files" not in document:
+                self.say("peer %s: holds no certificate yet" % peer["name"])
+                return None
+            return candidate_from_bundle(document, self.s["cert_name"], peer["name"])
         except (ValueError, JobError) as error:
             self.say("peer %s: %s" % (peer["name"], error))
             return None
 
-    def sync(self, local: Candidate | None, *, check: bool, require_peers: bool = False) -> Candidate | None:
+    def sync(self, local: Candidate | None, *, check: bool, require_peers: t.Collection[str] = ()) -> Candidate | None:
         """Adopt the newest valid certificate among the peers' when it is newer than ours."""
         now = self.now()
         usable = []
         for peer in self.s["peers"]:
             candidate = self.pull(peer)
-            if require_peers and not self.peer_state.get(peer["name"]):
+            if peer["name"] in require_peers and not self.peer_state.get(peer["name"]):
                 raise JobError(
                     "peer %s did not answer over SSH as %s at %s; check that this proxy reaches it on port %s and"
                     " that its authorized_keys allow this proxy's address" % (
@@ -333,11 +340,12 @@ class Job:
         self.say("certificate adopted: serial %x from %s (version %d)" % (best.leaf.serial_number, best.origin, version))
         return best
 
-    def export(self, local: Candidate | None) -> None:
-        """What the peers read: this proxy's lineage, readable by the sync user only."""
-        if local is None or not self.s.get("bundle"):
+    def export(self, local: Candidate | None, *, failed: bool) -> None:
+        """What the peers read: this proxy's lineage and last outcome, readable by the sync user only."""
+        if not self.s.get("bundle"):
             return
-        document = json.dumps(bundle_of(local, self.s["cert_name"], self.s["host"]), sort_keys=True)
+        document = json.dumps(bundle_of(local, self.s["cert_name"], self.s["host"], failed=failed,
+                                        at=self.now().timestamp()), sort_keys=True)
         _write_atomic(self.s["bundle"], document, 0o640)
         gid = self.s.get("bundle_gid")
         if gid is not None:
@@ -415,6 +423,13 @@ class Job:
 
     def reload_nginx(self) -> None:
         container, config = self.s["nginx_container"], self.s["nginx_config"]
+        state = self.run(["docker", "inspect", "--format", "{{.State.Running}}", container],
+                         capture_output=True, text=True, check=False, timeout=60)
+        if state.returncode != 0 or state.stdout.strip() != "true":
+            # Right after a boot the timer may run before Docker restarted Nginx: it reads the certificate
+            # on disk when it starts, so there is nothing to reload (and nothing to alert about).
+            self.say("nginx (container %s) is not running here: it serves the new certificate when it starts" % container)
+            return
         for argv, what in (
             (["docker", "exec", container, "nginx", "-t", "-q", "-c", config], "nginx -t"),
             (["docker", "exec", container, "nginx", "-c", config, "-s", "reload"], "nginx reload"),
@@ -444,7 +459,7 @@ class Job:
     # The run --------------------------------------------------------------------------------------
 
     def __call__(self, *, force: bool = False, sync_only: bool = False, check: bool = False,
-                 reload: bool = True, require_peers: bool = False) -> int:
+                 reload: bool = True, require_peers: t.Collection[str] = ()) -> int:
         started = time.time()
         error: JobError | None = None
         plan = None
@@ -458,7 +473,12 @@ class Job:
                 self.say("no certificate here or at any reachable peer yet")
             elif not sync_only and not check:
                 plan = self.plan(local)
-                if force or plan.due(self.now()):
+                waiting_for = [] if force else self.ahead_and_well()
+                if plan.due(self.now()) and waiting_for:
+                    self.say("due here since %s (%s), but %s, before this proxy in the renewal order, answered and its"
+                             " last run did not fail: the renewal is left to it" % (
+                                 plan.renew_at.isoformat(), plan.note, ", ".join(waiting_for)))
+                elif force or plan.due(self.now()):
                     self.say("renewing: %s" % ("forced" if force else "due since %s (%s)" % (plan.renew_at.isoformat(), plan.note)))
                     before = local.files["fullchain"]
                     self.certbot_renew()
@@ -473,17 +493,29 @@ class Job:
                     self.say("not due until %s (%s)" % (plan.renew_at.isoformat(), plan.note))
             if changed and reload:
                 self.reload_nginx()
-            if not check:
-                self.export(local)
         except JobError as failure:
             error = failure
             self.say("FAILED: %s" % failure)
         if not check:
+            self.export(local, failed=error is not None)
             self.record(started, local, plan, error)
         if error is not None:
             self.alert(local, error)
             return 1
         return 0
+
+    def ahead_and_well(self) -> list[str]:
+        """The proxies before this one in the renewal order that answered, whose last run did not fail and
+        ran lately (within peer_stale_after seconds: a job that stopped running is no reason to wait).
+
+        A proxy that is due for its turn still leaves the renewal to them: when every proxy was away past
+        expiry (or the certificate name just changed), all would otherwise be due at once and each order.
+        """
+        ahead = self.s["peers"][:self.s["rank"]]
+        recent = self.now().timestamp() - float(self.s.get("peer_stale_after", 86400))
+        return [peer["name"] for peer in ahead
+                if self.peer_state.get(peer["name"]) and not self.peer_failed.get(peer["name"], False)
+                and self.peer_last_run.get(peer["name"], 0) >= recent]
 
     def record(self, started: float, local: Candidate | None, plan: t.Any, error: JobError | None) -> None:
         """The node-exporter textfile: this run's outcome, the certificate's expiry on disk and served."""
@@ -564,8 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force-renewal", action="store_true", help="renew now, whatever the schedule says")
     parser.add_argument("--sync-only", action="store_true", help="take the peers' newest certificate, renew nothing")
     parser.add_argument("--check", action="store_true", help="say what a sync would adopt; change nothing")
-    parser.add_argument("--require-peers", action="store_true",
-                        help="fail when a peer does not answer (during a converge every proxy is up)")
+    parser.add_argument("--require-peer", action="append", default=[], metavar="NAME",
+                        help="fail when this peer does not answer (a converge names the proxies it reaches)")
     parser.add_argument("--no-reload", action="store_true",
                         help="leave Nginx alone (the certbot role reloads it in its own time during a converge)")
     # Accepted for the callers of the former shell job; this job never sleeps (the timer spreads starts).
@@ -577,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(settings.get("lock_file", "/var/lock/djangoops-certbot-renew.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return Job(settings)(force=args.force_renewal, sync_only=args.sync_only, check=args.check,
-                             reload=not args.no_reload, require_peers=args.require_peers)
+                             reload=not args.no_reload, require_peers=args.require_peer)
 
 
 if __name__ == "__main__":

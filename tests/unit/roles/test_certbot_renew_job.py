@@ -97,6 +97,8 @@ class Proxy:
             if address in self.fail:
                 return subprocess.CompletedProcess(argv, 255, "", "ssh: connect to host %s port 22: No route to host" % address)
             return subprocess.CompletedProcess(argv, 0, self.exports.get(address, ""), "")
+        if argv[:2] == ["docker", "inspect"]:
+            return subprocess.CompletedProcess(argv, 0, "false\n" if "nginx-down" in self.fail else "true\n", "")
         if argv[:2] == ["docker", "run"]:
             if "certbot" in self.fail:
                 return subprocess.CompletedProcess(argv, 1, "", "Challenge failed for domain polls.example.test")
@@ -288,7 +290,8 @@ def test_during_a_converge_a_peer_that_does_not_answer_fails_the_run(tmp_path):
     proxy = Proxy(tmp_path)
     proxy.fail.add("10.0.0.1")
     assert proxy(sync_only=True) == 0  # a timer's run: the peer may be down
-    assert proxy(sync_only=True, require_peers=True) == 1
+    assert proxy(sync_only=True, require_peers=["peer2"]) == 0  # another peer, absent from the run
+    assert proxy(sync_only=True, require_peers=["peer1"]) == 1
     assert ("FAILED: peer peer1 did not answer over SSH as djangoops-certsync at 10.0.0.1; check that this proxy"
             " reaches it on port 22 and that its authorized_keys allow this proxy's address") in proxy.out.getvalue()
 
@@ -319,3 +322,50 @@ def test_a_missing_ca_bundle_fails_before_docker_mounts_a_directory_in_its_place
     assert proxy() == 1
     assert proxy.commands("run") == []
     assert "the ACME CA bundle %s is not a file on this proxy" % (tmp_path / "acme-ca.pem") in proxy.out.getvalue()
+
+
+def test_a_certificate_taken_while_nginx_is_not_running_yet_is_no_failure(tmp_path):
+    """Right after a boot the timer may run before Docker restarted Nginx, which reads the new certificate
+    when it starts: nothing to reload, nothing to alert about."""
+    proxy = Proxy(tmp_path)
+    proxy.export_from_peer(_candidate("peer1", not_before=NOW - DAY, not_after=NOW + 89 * DAY, serial=0xA7))
+    proxy.fail.add("nginx-down")
+    assert proxy() == 0
+    assert proxy.commands("exec") == [] and ["served-check"] not in proxy.calls
+    assert "nginx (container nginx) is not running here: it serves the new certificate when it starts" in proxy.out.getvalue()
+
+
+def test_a_standby_past_its_turn_leaves_the_renewal_to_a_proxy_before_it_that_is_up_and_well(tmp_path):
+    """Every proxy past its turn at once (all were away past expiry, or the certificate name changed): the
+    standby still waits for the issuer while the issuer answers, ran lately and did not fail; it renews when
+    the issuer's last run failed, or when the issuer's job has not run for a day."""
+    standby = Proxy(tmp_path, rank=1)
+    expired = _candidate("ca", not_before=NOW - 10 * DAY, not_after=NOW - DAY, serial=0x2A)
+    job.install(expired, standby.settings["config_dir"], "polls")
+
+    def issuer_exports(*, failed: bool, at) -> None:
+        standby.exports["10.0.0.1"] = json.dumps(job.bundle_of(expired, "polls", "peer1", failed=failed, at=at.timestamp()))
+
+    issuer_exports(failed=False, at=NOW - MINUTE)
+    assert standby() == 0
+    assert standby.commands("run") == []
+    assert "but peer1, before this proxy in the renewal order, answered and its last run did not fail" in standby.out.getvalue()
+
+    issuer_exports(failed=True, at=NOW - MINUTE)
+    assert standby() == 0
+    assert len(standby.commands("run")) == 1
+
+    standby.calls.clear()
+    job.install(expired, standby.settings["config_dir"], "polls")
+    issuer_exports(failed=False, at=NOW - 2 * DAY)  # the issuer's job stopped running
+    assert standby() == 0
+    assert len(standby.commands("run")) == 1
+
+
+def test_the_export_says_how_the_last_run_went_also_without_a_certificate(tmp_path):
+    proxy = Proxy(tmp_path)
+    proxy.fail.add("10.0.0.1")
+    assert proxy() == 0
+    exported = json.loads(pathlib.Path(proxy.settings["bundle"]).read_text())
+    assert exported == {"format": 1, "host": "proxy-under-test", "cert_name": "polls", "last_run_failed": False,
+                        "last_run_at": NOW.timestamp()}

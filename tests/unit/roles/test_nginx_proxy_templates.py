@@ -444,7 +444,7 @@ def test_each_proxy_asks_the_others_issuer_first_for_missing_challenges(
     acme = location(http, *ACME_LOCATION)
     assert only(acme, "root") == ["/var/www/html"]
     assert only(acme, "try_files") == ["$uri", "@acme_peers"]
-    (upstream,) = [d for d in find(rendered[case].tree["conf.d/10-site.conf"], "upstream")]
+    (upstream,) = list(find(rendered[case].tree["conf.d/10-site.conf"], "upstream"))
     assert upstream.args == ["djangoops_acme_peers"]
     assert [d.args for d in t.cast(list, upstream.block)] == [[peer, "max_fails=0"] for peer in peers]
     fallback = location(http, "@acme_peers")
