@@ -304,6 +304,9 @@ class Client:
         out = self.run("cat /tmp/djangoops-webhook.jsonl 2>/dev/null").stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
+    def clear_webhook(self) -> None:
+        self.run("rm -f /tmp/djangoops-webhook.jsonl")
+
     def stop_webhook(self) -> None:
         self.run("pkill -f djangoops-webhook.py")
 
