@@ -22,7 +22,6 @@ import datetime
 import fcntl
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
+# The served-certificate check the reload handler runs, beside this file too: how Nginx is asked.
+from djangoops_served_certificate import served_certificate  # noqa: E402
 from renewal import (  # noqa: E402 (beside this file on the proxy)
     AriAnswer,
     ari_certificate_id,
@@ -443,15 +444,8 @@ class Job:
         self.say("nginx reloaded")
 
     def served_not_after(self) -> float | None:
-        import ssl
-
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
         try:
-            with socket.create_connection((self.s["verify_address"], self.s["verify_port"]), timeout=5) as raw:
-                with context.wrap_socket(raw, server_hostname=self.s["server_name"]) as tls:
-                    der = tls.getpeercert(binary_form=True)
+            der = served_certificate(self.s["verify_address"], self.s["verify_port"], self.s["server_name"], timeout=5)
             return _not_after(x509.load_der_x509_certificate(der)).timestamp()
         except (OSError, ValueError):
             return None

@@ -271,7 +271,8 @@ def test_two_runs_at_once_take_turns(tmp_path):
     import fcntl
     import shutil
 
-    for source in (JOB, ROOT / "plugins" / "module_utils" / "_certbot" / "renewal.py"):
+    for source in (JOB, JOB.parent / "djangoops_served_certificate.py",
+                   ROOT / "plugins" / "module_utils" / "_certbot" / "renewal.py"):
         shutil.copy(source, tmp_path / source.name)  # laid out as on the proxy
     settings = Proxy(tmp_path).settings
     settings.update(peers=[], metrics_file=None, bundle=None, lock_file=str(tmp_path / "renew.lock"))
