@@ -77,9 +77,27 @@ options:
       - V(webroot) writes the challenge files to O(webroot), which the web server on port 80 must serve at
         C(/.well-known/acme-challenge/).
       - V(standalone) lets Certbot answer itself; the container publishes port 80, so nothing else may listen there.
+      - V(dns-rfc2136) (DNS-01) has Certbot's RFC 2136 plugin add the challenge's TXT record through a DNS server
+        that takes TSIG-signed updates (O(dns_credentials)); the only way to certify a wildcard name, and one that
+        needs nothing reachable on port 80. O(certbot_image) must contain the plugin (C(certbot/dns-rfc2136)).
+      - The way a lineage was validated is kept in its renewal configuration; a lineage validated another way is
+        ordered anew, so renewals follow the new setting.
     type: str
-    choices: [webroot, standalone]
+    choices: [webroot, standalone, dns-rfc2136]
     default: webroot
+  dns_credentials:
+    description:
+      - With O(challenge=dns-rfc2136), the host file holding the plugin's credentials (C(dns_rfc2136_server),
+        C(dns_rfc2136_port), C(dns_rfc2136_name), C(dns_rfc2136_secret), C(dns_rfc2136_algorithm)); mode 0600.
+      - It is mounted read-only at the same path inside the container, where the lineage's renewal configuration
+        names it.
+    type: path
+  dns_propagation_seconds:
+    description:
+      - With O(challenge=dns-rfc2136), how long Certbot waits after adding the TXT record before the CA checks it
+        (every server the CA may ask must have the record by then).
+    type: int
+    default: 60
   webroot:
     description:
       - The host directory served at C(http://DOMAIN/.well-known/acme-challenge/) for every domain.
@@ -205,6 +223,15 @@ EXAMPLES = r"""
     docker_network: lab
     renew_before_days: 30
     certbot_image: djangoops-lab/certbot:latest
+
+- name: Ensure a wildcard certificate over DNS-01 (RFC 2136 updates to the zone's primary server)
+  djangoops.fleet.certbot_certificate:
+    domains:
+      - shop.example.com
+      - "*.shop.example.com"
+    challenge: dns-rfc2136
+    dns_credentials: /etc/djangoops/certbot-rfc2136.ini
+    certbot_image: certbot/dns-rfc2136:v5.8.0
 """
 
 RETURN = r"""
@@ -307,7 +334,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.command import (
+    CHALLENGES,
     DEFAULT_CONFIG_DIR,
+    DEFAULT_DNS_PROPAGATION_SECONDS,
     DEFAULT_IMAGE,
     DEFAULT_WEBROOT,
     DEFAULT_WORK_DIR,
@@ -324,6 +353,7 @@ from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.lineage i
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     inspect_lineage,
+    renewal_authenticator,
     renewal_profile,
     staging_issuer_names,
 )
@@ -343,7 +373,9 @@ def argument_spec() -> dict:
         email=dict(type="str"),
         staging_directory=dict(type="str", default=STAGING_DIRECTORY),
         production_directory=dict(type="str", default=PRODUCTION_DIRECTORY),
-        challenge=dict(type="str", choices=["webroot", "standalone"], default="webroot"),
+        challenge=dict(type="str", choices=list(CHALLENGES), default="webroot"),
+        dns_credentials=dict(type="path"),
+        dns_propagation_seconds=dict(type="int", default=DEFAULT_DNS_PROPAGATION_SECONDS),
         webroot=dict(type="path", default=DEFAULT_WEBROOT),
         config_dir=dict(type="path", default=DEFAULT_CONFIG_DIR),
         staging_config_dir=dict(type="path"),
@@ -378,6 +410,8 @@ def _request(params: dict) -> CertbotRequest:
         ca_bundle=params["ca_bundle"],
         docker_network=params["docker_network"],
         profile=params["profile"] or None,
+        dns_credentials=params["dns_credentials"],
+        dns_propagation_seconds=params["dns_propagation_seconds"],
     )
 
 
@@ -463,6 +497,8 @@ def run_module(module: AnsibleModule, *, now: datetime.datetime) -> dict:
         ari=(lambda certificate: reader.renewal_info(production_target.directory, certificate)) if params["ari"] else None,
         profile=request.profile,
         stored_profile=renewal_profile(production_target.renewal_conf(request.cert_name)),
+        challenge=request.challenge,
+        stored_challenge=renewal_authenticator(production_target.renewal_conf(request.cert_name)),
     )
     result = dict(
         changed=decision.changed,
@@ -538,6 +574,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[("renew_before", "renew_before_days")],
+        required_if=[("challenge", "dns-rfc2136", ("dns_credentials",))],
         supports_check_mode=True,
     )
     if not HAS_CRYPTOGRAPHY:

@@ -68,6 +68,7 @@ build_base trixie  # Debian 13: the Nginx of the nginx stand-in
 build nginx djangoops-lab/nginx:1.26
 build pebble djangoops-lab/pebble:2.6  # Debian 13: Pebble with ARI
 build certbot djangoops-lab/certbot:5.8.0
+build certbot-dns-rfc2136 djangoops-lab/dns-rfc2136:5.8.0  # FROM the certbot stand-in
 # Two releases of the example app (1.1.0 adds a migration), a third whose Gunicorn listens on the
 # wrong port (migrations and collectstatic work, the health check fails), and two of other eras: the
 # seed tutorial's (Django 3.1, Python 3.9, psycopg2, Gunicorn 20, DEBUG read as a string, which

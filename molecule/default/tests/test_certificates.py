@@ -5,17 +5,23 @@ that does not run Certbot still succeeds, and a staging certificate left on disk
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import os
 import re
+import subprocess
 import typing as t
-import urllib.request
 
+import dns.query
+import dns.rcode
+import dns.tsigkeyring
+import dns.update
 import pytest
 import testinfra
 import yaml
 
-from conftest import PROJECT, acme_requests, issued_serials, pebble_log, run_playbook, same_serial
+from conftest import PROJECT, acme_requests, issued_serials, pebble_log, run_playbook, same_serial, server
 
 
 PROXIES_ONLY = ("--limit", "nginx_proxy,localhost")
@@ -27,23 +33,31 @@ def _orders(stage: str, domain: str) -> list[str]:
     return [match.group(1) for line in pebble_log(stage) if (match := pattern.match(line))]
 
 
+def dns_update(lab, build: t.Callable[[dns.update.UpdateMessage], None]) -> None:
+    """One RFC 2136 update of the lab's public zone at the DNS server the CAs ask, signed with the lab's own key
+    (the site's key may change the ACME challenge record only)."""
+    zone = lab.all_vars["lab_public_zone"]
+    keyring = dns.tsigkeyring.from_text({lab.all_vars["lab_tsig_admin_name"]: base64.b64encode(lab.secret("tsig_admin").encode()).decode()})
+    update = dns.update.UpdateMessage(zone, keyring=keyring, keyalgorithm=lab.all_vars["lab_tsig_algorithm"])
+    build(update)
+    response = dns.query.tcp(update, lab.all_vars["lab_acme_dns_address"], timeout=10)
+    assert response.rcode() == dns.rcode.NOERROR, dns.rcode.to_text(response.rcode())
+
+
 @contextlib.contextmanager
 def _dns(lab, addresses: list[str]) -> t.Iterator[None]:
-    """Point the site's name at these addresses (A and AAAA records, by family) in the lab's DNS (the one
-    Pebble asks), then back at both addresses of every proxy."""
-    acme_dns = lab.all_vars["lab_acme_dns_address"]
-
-    def call(endpoint: str, **body: t.Any) -> None:
-        request = urllib.request.Request(f"http://{acme_dns}:8055/{endpoint}", method="POST",
-                                         data=json.dumps({"host": f"{lab.domain}.", **body}).encode())
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
+    """Point the site's name at these addresses (A and AAAA records, by family) in the lab's public DNS (the
+    one Pebble asks), then back at both addresses of every proxy."""
 
     def point(to: list[str]) -> None:
-        for family, records in (("a", [a for a in to if ":" not in a]), ("aaaa", [a for a in to if ":" in a])):
-            call(f"clear-{family}")  # add-a and add-aaaa add to what is there
-            if records:
-                call(f"add-{family}", addresses=records)
+        def build(update: dns.update.UpdateMessage) -> None:
+            for family in ("A", "AAAA"):
+                update.delete(f"{lab.domain}.", family)
+                for address in to:
+                    if (":" in address) == (family == "AAAA"):
+                        update.add(f"{lab.domain}.", 60, family, address)
+
+        dns_update(lab, build)
 
     point(addresses)
     try:
@@ -179,3 +193,90 @@ def test_a_staging_certificate_left_on_disk_is_replaced(client, lab, production_
         assert same_serial(client.served_serial(address), issued[-1]), address
     renewal_conf = proxy1.file(f"/etc/letsencrypt/renewal/{lab.domain}.conf").content_string
     assert f"server = https://{lab.all_vars['lab_pebble_production_address']}:14000/dir" in renewal_conf
+
+
+def _challenge_updates(lab) -> list[str]:
+    """The RFC 2136 updates the CAs' DNS server (BIND) logged for the site's challenge record."""
+    out = subprocess.run(["docker", "logs", f"{lab.all_vars['lab_prefix']}-acme-dns"], check=True, capture_output=True, text=True)
+    return [line for line in (out.stdout + out.stderr).splitlines()
+            if f"_acme-challenge.{lab.domain}" in line and "updating zone" in line]
+
+
+@pytest.mark.changes_lab
+def test_a_wildcard_certificate_over_dns_01_is_served_by_every_proxy_staging_first(client, lab):
+    """DNS-01 through the CAs' DNS server (BIND 9, RFC 2136 updates signed with a key that may change the challenge
+    record only): the preflight publishes and sees a record, then a certificate for the site's name and every name
+    under it comes from staging first, then production, and both proxies serve it; the other proxy's own renewal
+    job renews it over DNS-01 too (it needs nothing on port 80). A wrong key or an unknown name stops in the
+    preflight's module with the fix named."""
+    wildcard = f"*.{lab.domain}"
+    sub = f"www.{lab.domain}"
+    name = "polls-wildcard"
+    chosen = ("-e", "certbot_challenge=dns-rfc2136", "-e", f"site_certificate_name={name}",
+              "-e", json.dumps({"site_server_names": [lab.domain, wildcard]}))
+    for proxy in lab.proxies:  # a first order each time the check runs
+        server(proxy).check_output(f"rm -rf /etc/letsencrypt*/live/{name} /etc/letsencrypt*/archive/{name} /etc/letsencrypt*/renewal/{name}.conf")
+    before = {stage: len(issued_serials(stage)) for stage in ("staging", "production")}
+    validations = {stage: len(_orders(stage, lab.domain)) for stage in ("staging", "production")}
+    updates = len(_challenge_updates(lab))
+    try:
+        run = run_playbook("playbooks/site.yml", *PROXIES_ONLY, *chosen)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Add a TXT record at each challenge name by RFC 2136" in run.stdout, run.stdout
+
+        # One order from each CA, staging validated first; the records came from the issuer, signed with the site's key.
+        assert {stage: len(issued_serials(stage)) - before[stage] for stage in before} == {"staging": 1, "production": 1}
+        staging, production = (_orders(stage, lab.domain)[validations[stage]:] for stage in ("staging", "production"))
+        assert staging and production and staging[0] < production[0], (staging, production)
+        logged = _challenge_updates(lab)[updates:]
+        issuer = lab.proxies["proxy1"]["ansible_host"]
+        assert any(f" {issuer}#" in line and f"/key {lab.all_vars['lab_tsig_certbot_name'].rstrip('.')}:" in line
+                   and "adding an RR" in line for line in logged), logged
+
+        issued = issued_serials("production")[-1]
+        for address in lab.proxy_addresses:
+            for host in (lab.domain, sub):
+                verified = client.run(
+                    f"curl -sS -o /dev/null -w '%{{ssl_verify_result}}' --max-time 10 --cacert /lab/pki/pebble-production-root.pem"
+                    f" --resolve {host}:443:{address} https://{host}/")
+                assert verified.stdout == "0", (address, host, verified.stdout, verified.stderr)
+            served = client.run(f"echo | openssl s_client -connect {address}:443 -servername {sub} 2>/dev/null"
+                                " | openssl x509 -noout -serial -ext subjectAltName").stdout
+            assert f"serial={issued}" in served.replace("serial=0", "serial=") and f"DNS:{wildcard}" in served, (address, served)
+
+        # proxy2 is not the issuer and is never asked over HTTP here: its job renews over DNS-01 by itself.
+        renewed = server("proxy2").run("/usr/local/sbin/djangoops-certbot-renew --force-renewal")
+        assert renewed.rc == 0, renewed.stdout + renewed.stderr
+        assert len(issued_serials("production")) == before["production"] + 2
+        assert same_serial(client.served_serial(lab.proxies["proxy2"]["ansible_host"]), issued_serials("production")[-1])
+        assert any(f" {lab.proxies['proxy2']['ansible_host']}#" in line for line in _challenge_updates(lab)[updates:])
+        credentials = server("proxy2").file("/etc/djangoops/certbot-rfc2136.ini")
+        assert (credentials.user, credentials.mode) == ("root", 0o600)
+    finally:
+        restored = run_playbook("playbooks/site.yml", *PROXIES_ONLY)
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+    # Back on HTTP-01: the key is gone from the proxies.
+    assert not server("proxy2").file("/etc/djangoops/certbot-rfc2136.ini").exists
+
+    def preflight(**overrides: t.Any) -> dict:
+        """The module's result, run on the controller as the role runs it."""
+        args = {"domains": [lab.domain, wildcard], "server": lab.all_vars["lab_acme_dns_address"],
+                "key_name": lab.all_vars["lab_tsig_certbot_name"],
+                "key_secret": base64.b64encode(lab.secret("tsig_certbot").encode()).decode(),
+                "key_algorithm": lab.all_vars["lab_tsig_algorithm"].upper(),
+                "nameservers": [lab.all_vars["lab_acme_dns_address"]], "wait": 5, **overrides}
+        env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                   ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+        done = subprocess.run(["ansible", "localhost", "-m", "djangoops.fleet.acme_dns_preflight",
+                               "-a", json.dumps(args)], cwd=PROJECT, env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert lab.secret("tsig_certbot") not in done.stdout + done.stderr
+        assert args["key_secret"] not in done.stdout + done.stderr
+        return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+    passed = preflight()
+    assert [(name["zone"], name["removed"]) for name in passed["names"]] == [("djangoops.test.", True)], passed
+    wrong_key = preflight(key_secret=base64.b64encode(b"not the key").decode())
+    assert wrong_key.get("failed") and "rejected the TSIG signature of key certbot-lab." in wrong_key["msg"], wrong_key
+    other = preflight(domains=[f"www.{lab.all_vars['lab_public_zone']}"])
+    assert other.get("failed") and "refused the update of _acme-challenge.www.djangoops.test. TXT (REFUSED)" in other["msg"], other

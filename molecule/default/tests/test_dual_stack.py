@@ -21,7 +21,7 @@ def _records(lab, kind: str) -> set[str]:
     """The site name's records of this kind, asked of the DNS server the CA and the preflight ask."""
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = [lab.all_vars["lab_acme_dns_address"]]
-    resolver.port = 8053
+    resolver.port = 53
     return {answer.to_text() for answer in resolver.resolve(lab.domain, kind)}
 
 

@@ -43,7 +43,9 @@ CONTAINER_CONFIG_DIR = "/etc/letsencrypt"
 CONTAINER_WORK_DIR = "/var/lib/letsencrypt"
 CONTAINER_CA_BUNDLE = "/etc/ssl/acme-ca-bundle.pem"
 
-CHALLENGES = ("webroot", "standalone")
+CHALLENGES = ("webroot", "standalone", "dns-rfc2136")
+# Certbot's default wait for a DNS-01 record to reach the servers the CA asks.
+DEFAULT_DNS_PROPAGATION_SECONDS = 60
 KEY_TYPES = ("ecdsa", "rsa")
 
 
@@ -66,6 +68,10 @@ class CertbotRequest:
     docker_network: str | None = None
     # An ACME profile name (Let's Encrypt: classic, tlsserver, shortlived); None for the CA's default.
     profile: str | None = None
+    # DNS-01 (challenge dns-rfc2136): the host file with the RFC 2136 server and TSIG key (Certbot's plugin's
+    # credentials INI), and how long Certbot waits after the update before the CA validates.
+    dns_credentials: str | None = None
+    dns_propagation_seconds: int = DEFAULT_DNS_PROPAGATION_SECONDS
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,9 @@ def _docker_options(request: CertbotRequest, target: AcmeTarget) -> list[str]:
     if request.challenge == "webroot":
         # Same path inside and out, so certbot's renewal conf names the real host webroot.
         argv += ["-v", "%s:%s" % (request.webroot, request.webroot)]
+    elif request.challenge == "dns-rfc2136":
+        # Same path inside and out: the renewal conf keeps the path, and the renewal job mounts it there too.
+        argv += ["-v", "%s:%s:ro" % (request.dns_credentials, request.dns_credentials)]
     else:
         argv += ["-p", "80:80"]
     if request.ca_bundle:
@@ -162,14 +171,21 @@ def _certbot_args(request: CertbotRequest, target: AcmeTarget, *, lineage_exists
         # Required, not preferred: a CA without the profile fails the order instead of silently issuing its
         # default. Certbot keeps it in the lineage's renewal configuration, so `certbot renew` asks again.
         argv += ["--required-profile", request.profile]
-    if request.challenge == "webroot":
-        argv += ["--webroot", "-w", request.webroot]
-    else:
-        argv += ["--standalone"]
+    argv += challenge_args(request)
     if lineage_exists:
         # Our decision is authoritative: without this certbot keeps a cert it thinks is fine.
         argv += ["--force-renewal"]
     return argv
+
+
+def challenge_args(request: CertbotRequest) -> list[str]:
+    """Certbot's authenticator options; it keeps them in the lineage's renewal configuration."""
+    if request.challenge == "webroot":
+        return ["--webroot", "-w", request.webroot]
+    if request.challenge == "dns-rfc2136":
+        return ["--authenticator", "dns-rfc2136", "--dns-rfc2136-credentials", str(request.dns_credentials),
+                "--dns-rfc2136-propagation-seconds", str(request.dns_propagation_seconds)]
+    return ["--standalone"]
 
 
 def build_certbot_argv(
@@ -184,6 +200,12 @@ def build_certbot_argv(
         raise ParameterError("challenge must be one of %s, got %s" % (", ".join(CHALLENGES), request.challenge))
     if request.key_type not in KEY_TYPES:
         raise ParameterError("key_type must be one of %s, got %s" % (", ".join(KEY_TYPES), request.key_type))
+    if request.challenge == "dns-rfc2136" and not request.dns_credentials:
+        raise ParameterError("challenge dns-rfc2136 needs dns_credentials, the RFC 2136 credentials file")
+    wildcards = [domain for domain in request.domains if domain.startswith("*.")]
+    if wildcards and request.challenge != "dns-rfc2136":
+        raise ParameterError("%s: a wildcard name can only be validated over DNS; set challenge to dns-rfc2136"
+                             % ", ".join(wildcards))
     return (
         [docker, "run", "--rm"]
         + _docker_options(request, target)
@@ -214,6 +236,8 @@ def host_path_problems(request: CertbotRequest) -> list[str]:
             "webroot %s is not a directory on this host; create it and serve it at"
             " http://%s/.well-known/acme-challenge/" % (request.webroot, request.domains[0])
         )
+    if request.challenge == "dns-rfc2136" and request.dns_credentials and not os.path.isfile(request.dns_credentials):
+        problems.append("dns_credentials %s is not a file on this host" % request.dns_credentials)
     if request.ca_bundle and not os.path.isfile(request.ca_bundle):
         problems.append("ca_bundle %s is not a file on this host" % request.ca_bundle)
     return problems

@@ -256,14 +256,20 @@ def is_staging_issuer(certificate: CertificateSummary, staging_issuers: t.Collec
     return any(marker in certificate.issuer for marker in STAGING_ISSUER_MARKERS)
 
 
-_PROFILE_LINE = re.compile(r"^\s*required_profile\s*=\s*(\S+)\s*$", re.MULTILINE)
+def _renewal_param(renewal_conf: str, key: str) -> str | None:
+    try:
+        with open(renewal_conf, encoding="utf-8") as handle:
+            match = re.search(r"^\s*%s\s*=\s*(\S+)\s*$" % re.escape(key), handle.read(), re.MULTILINE)
+    except OSError:
+        return None
+    return match.group(1) if match else None
 
 
 def renewal_profile(renewal_conf: str) -> str | None:
     """The ACME profile Certbot keeps for a lineage (``required_profile`` in its renewal configuration)."""
-    try:
-        with open(renewal_conf, encoding="utf-8") as handle:
-            match = _PROFILE_LINE.search(handle.read())
-    except OSError:
-        return None
-    return match.group(1) if match else None
+    return _renewal_param(renewal_conf, "required_profile")
+
+
+def renewal_authenticator(renewal_conf: str) -> str | None:
+    """How Certbot validates the lineage on renewal (``authenticator``: webroot, standalone, dns-rfc2136)."""
+    return _renewal_param(renewal_conf, "authenticator")

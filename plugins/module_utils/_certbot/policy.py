@@ -135,6 +135,8 @@ def _problem(
     key_type: str | None,
     profile: str | None = None,
     stored_profile: str | None = None,
+    challenge: str | None = None,
+    stored_challenge: str | None = None,
 ) -> str | None:
     """The first reason the production lineage cannot stay as it is, renewal aside."""
     if not lineage.present:
@@ -153,6 +155,9 @@ def _problem(
         return "key type changed: %s -> %s" % (certificate.key_type, key_type)
     if (profile or None) != (stored_profile or None):
         return "profile changed: %s -> %s" % (stored_profile or "the CA's default", profile or "the CA's default")
+    if challenge and stored_challenge and challenge != stored_challenge:
+        # The renewal job renews as the lineage says; only a new order writes the new way into it.
+        return "challenge changed: %s -> %s" % (stored_challenge, challenge)
     return None
 
 
@@ -168,6 +173,8 @@ def decide(
     ari: t.Callable[[CertificateSummary], AriAnswer | None] | None = None,
     profile: str | None = None,
     stored_profile: str | None = None,
+    challenge: str | None = None,
+    stored_challenge: str | None = None,
 ) -> Decision:
     """Decide whether the production lineage needs a new certificate at ``now``.
 
@@ -181,6 +188,8 @@ def decide(
         key_type=key_type,
         profile=profile,
         stored_profile=stored_profile,
+        challenge=challenge,
+        stored_challenge=stored_challenge,
     )
     if problem is not None:
         return Decision(ACTION_ISSUE, problem)

@@ -561,3 +561,32 @@ def test_a_renewal_waits_while_the_renewal_job_holds_the_lock(lab):
         assert worker.is_alive() and lab.calls() == []
     worker.join(timeout=60)
     assert outcome and outcome[0][1]["stage"] == "issued", outcome
+
+
+def test_dns_01_checks_its_credentials_file_and_a_changed_challenge_replaces_the_certificate(lab):
+    credentials = lab.tmp_path / "rfc2136.ini"
+    dns = dict(challenge="dns-rfc2136", dns_credentials=str(credentials), domains=["shop.example.test", "*.shop.example.test"])
+    rc, result = lab.run(**dns)
+    assert rc == 1 and result["msg"] == "dns_credentials %s is not a file on this host" % credentials, result
+    assert lab.calls() == []
+
+    credentials.write_text("dns_rfc2136_server = 192.0.2.53\n")
+    credentials.chmod(0o600)
+    lab.config["issue"][PRODUCTION_URL] = write_material(
+        str(lab.tmp_path / "issue-wildcard"), PRODUCTION_CA, serial=0x2A, domains=tuple(dns["domains"]))
+    lab._save()
+    rc, result = lab.run(**dns)
+    assert rc == 0 and result["stage"] == "issued", result
+    assert all(call[call.index("--authenticator") + 1] == "dns-rfc2136" and "%s:%s:ro" % (credentials, credentials) in call
+               for call in lab.calls())
+
+    # Certbot keeps the way a lineage was validated; the renewal job renews that way, so a new way is a new order.
+    conf = lab.config_dir / "renewal" / "shop.conf"
+    conf.write_text("[renewalparams]\nauthenticator = dns-rfc2136\ndns_rfc2136_credentials = %s\n" % credentials)
+    rc, result = lab.run(**dns)
+    assert rc == 0 and result["changed"] is False, result
+    rc, result = lab.run(check_mode=True, domains=dns["domains"][:1])
+    assert result["changed"] is True and result["reason"] == "domains changed: extra *.shop.example.test", result
+    conf.write_text("[renewalparams]\nauthenticator = webroot\n")
+    rc, result = lab.run(check_mode=True, **dns)
+    assert result["changed"] is True and result["reason"] == "challenge changed: webroot -> dns-rfc2136", result

@@ -128,7 +128,8 @@ def test_argv_for_a_private_acme_server_in_standalone_mode():
 
 def test_container_names_are_docker_safe():
     staging = _targets()[0]
-    request = CertbotRequest(cert_name="*.example.test", domains=("*.example.test",))
+    request = CertbotRequest(cert_name="*.example.test", domains=("*.example.test",), challenge="dns-rfc2136",
+                             dns_credentials="/etc/rfc2136.ini")
     assert build_certbot_argv(request, staging, lineage_exists=False)[3:5] == ["--name", "certbot-example.test-staging"]
 
 
@@ -266,3 +267,37 @@ def test_obtain_fails_when_certbot_exits_0_without_a_certificate(tmp_path):
     assert caught.value.reason == "certbot exited 0 but left no readable certificate: %s is missing" % (
         tmp_path / "le-staging" / "live" / "shop" / "fullchain.pem"
     )
+
+
+def test_dns_01_mounts_the_credentials_at_their_own_path_and_names_the_plugin():
+    production = _targets()[1]
+    request = CertbotRequest(
+        cert_name="shop",
+        domains=("shop.example.test", "*.shop.example.test"),
+        challenge="dns-rfc2136",
+        image="certbot/dns-rfc2136:v5.8.0",
+        dns_credentials="/etc/djangoops/certbot-rfc2136.ini",
+        dns_propagation_seconds=30,
+    )
+    argv = build_certbot_argv(request, production, lineage_exists=False)
+    assert argv[argv.index("-v", argv.index("/var/lib/letsencrypt:/var/lib/letsencrypt")) + 1] == (
+        "/etc/djangoops/certbot-rfc2136.ini:/etc/djangoops/certbot-rfc2136.ini:ro")
+    assert "-p" not in argv and "--webroot" not in argv
+    assert argv[-10:] == [
+        "-d", "*.shop.example.test", "--key-type", "ecdsa",
+        "--authenticator", "dns-rfc2136", "--dns-rfc2136-credentials", "/etc/djangoops/certbot-rfc2136.ini",
+        "--dns-rfc2136-propagation-seconds", "30",
+    ]
+
+
+@pytest.mark.parametrize("challenge", ["webroot", "standalone"])
+def test_a_wildcard_name_needs_dns_01(challenge):
+    request = CertbotRequest(cert_name="shop", domains=("shop.example.test", "*.shop.example.test"), challenge=challenge)
+    with pytest.raises(ParameterError, match=r"^\*\.shop\.example\.test: a wildcard name can only be validated over DNS"):
+        build_certbot_argv(request, _targets()[0], lineage_exists=False)
+
+
+def test_dns_01_without_credentials_is_refused():
+    request = CertbotRequest(cert_name="shop", domains=("shop.example.test",), challenge="dns-rfc2136")
+    with pytest.raises(ParameterError, match="needs dns_credentials"):
+        build_certbot_argv(request, _targets()[0], lineage_exists=False)
