@@ -1,6 +1,6 @@
 # Copyright: djangoops.fleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters rollback_release and recorded_history: the django_app role's release history."""
+"""Filters rollback_release, recorded_history and images_to_prune: the django_app role's release history."""
 
 from __future__ import annotations
 
@@ -30,8 +30,15 @@ def recorded_history(history, release, rollback=False, length=10):
     return _releases.recorded_history([str(r) for r in history], str(release), rollback=bool(rollback), length=int(length))
 
 
+def images_to_prune(images, keep):
+    """The image tags to remove so that, of the app's repositories, only the releases in ``keep`` stay."""
+    if not is_sequence(images) or not all(isinstance(image, dict) for image in images) or not is_sequence(keep):
+        raise AnsibleFilterError("images_to_prune expects a list of images (docker_host_info) and a list of releases to keep")
+    return _releases.images_to_prune(images, [str(release) for release in keep if release])
+
+
 class FilterModule:
     """Ansible filter plugin entry point."""
 
     def filters(self) -> dict:
-        return {"rollback_release": rollback_release, "recorded_history": recorded_history}
+        return {"rollback_release": rollback_release, "recorded_history": recorded_history, "images_to_prune": images_to_prune}

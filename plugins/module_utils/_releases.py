@@ -87,3 +87,27 @@ def recorded_history(history: t.Sequence[str], release: str, *, rollback: bool, 
     if history and history[-1] == release:
         return history
     return (history + [release])[-length:] if length > 0 else history + [release]
+
+
+def image_repository(reference: str) -> str:
+    """``registry:5000/team/app:1.2`` and ``registry:5000/team/app@sha256:...`` -> ``registry:5000/team/app``."""
+    name = reference.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return name[:colon] if colon > slash else name
+
+
+def images_to_prune(images: t.Sequence[t.Mapping[str, t.Any]], keep: t.Collection[str]) -> list[str]:
+    """The tags to remove so that only the releases in ``keep`` stay: of each image of the repositories
+    ``keep`` names, every tag when none of its tags or digests is kept (an image a kept release names stays
+    with all its tags). Untagged images and other repositories are left alone."""
+    kept = set(keep)
+    repositories = {image_repository(reference) for reference in kept}
+    remove: list[str] = []
+    for image in images:
+        tags = [tag for tag in image.get("RepoTags") or [] if tag and tag != "<none>:<none>"]
+        names = set(tags) | set(image.get("RepoDigests") or [])
+        if not tags or names & kept:
+            continue
+        remove.extend(tag for tag in tags if image_repository(tag) in repositories and tag not in remove)
+    return remove

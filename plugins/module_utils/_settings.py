@@ -140,6 +140,17 @@ lineage_name = _matching(_LINEAGE, "a certificate name: letters, digits, '.', '_
 container_name = _matching(_LINEAGE, "a container name: letters, digits, '.', '_' and '-', such as polls")
 
 
+def regex(value: t.Any) -> str | None:
+    """A regular expression (Python's, as the health checks search with it)."""
+    if not isinstance(value, str):
+        return "%r is not a string: write a regular expression such as ^ok" % (value,)
+    try:
+        re.compile(value)
+    except re.error as error:
+        return "%r is not a regular expression (%s)" % (value, error)
+    return None
+
+
 def one_line(value: t.Any) -> str | None:
     """A value written on one line of a file (the env file): no newline or control character."""
     if isinstance(value, (dict, list)):
@@ -175,7 +186,7 @@ CHECKS: dict[str, Check] = {
     "config_dir": config_dir, "source": source, "bounded_source": bounded_source, "env_key": env_key,
     "one_line": one_line, "identifier": identifier, "lineage_name": lineage_name, "cron_hour": cron_hour,
     "cron_minute": cron_minute, "port": port, "container_name": container_name,
-    "bind_address": bind_address, "check_id": check_id,
+    "bind_address": bind_address, "check_id": check_id, "regex": regex,
 }
 
 

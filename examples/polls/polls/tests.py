@@ -117,6 +117,26 @@ class ServedByTests(TestCase):
         self.assertEqual(response["X-Served-By"], SERVED_BY)
 
 
+class HealthTests(TestCase):
+    def test_the_process_check_runs_no_query(self) -> None:
+        with self.assertNumQueries(0):
+            response = self.client.get("/healthz/")
+        self.assertEqual((response.status_code, response.content), (200, b"ok\n"))
+        self.assertIn("no-cache", response["Cache-Control"])
+
+    def test_the_database_check_runs_one_query(self) -> None:
+        with self.assertNumQueries(1):
+            response = self.client.get("/healthz/db/")
+        self.assertEqual((response.status_code, response.content), (200, b"ok database\n"))
+
+    def test_an_unreachable_database_is_a_503(self) -> None:
+        from django.db import OperationalError
+
+        with mock.patch("mysite.health.connection.cursor", side_effect=OperationalError("refused")):
+            response = self.client.get("/healthz/db/")
+        self.assertEqual((response.status_code, response.content), (503, b"database unavailable: OperationalError\n"))
+
+
 class AppVersionTests(TestCase):
     def test_header_names_the_release_when_the_image_has_one(self) -> None:
         from polls import middleware

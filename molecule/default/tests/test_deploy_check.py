@@ -24,6 +24,8 @@ pytestmark = pytest.mark.changes_lab
 
 TUTORIAL = "1.0.1"  # tests/lab/images/polls-tutorial
 DJANGO42 = "1.0.2"  # tests/lab/images/polls-django42
+# Apps of those eras have no health endpoint: their health check asks a page, any body.
+PAGE_HEALTH = {"django_app_healthcheck_path": "/polls/", "django_app_healthcheck_body": ""}
 # What DEBUG read as a string turns on: DEBUG itself, and the cookie settings that follow it.
 DEBUG_FINDINGS = ["security.W018", "security.W012", "security.W016"]
 
@@ -92,7 +94,7 @@ def test_the_tutorials_app_stops_on_debug_then_deploys_when_accepted_and_rolls_b
     assert client.curl(f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{http_code}").stdout == "200"
 
     # Only the image and the accepted findings differ from the lab's inventory.
-    accepted = _deploy(TUTORIAL, "-e", json.dumps({"django_app_check_deploy_ignore": DEBUG_FINDINGS}))
+    accepted = _deploy(TUTORIAL, "-e", json.dumps({"django_app_check_deploy_ignore": DEBUG_FINDINGS, **PAGE_HEALTH}))
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "[accepted in django_app_check_deploy_ignore]" in accepted.stdout
     assert _images(lab) == {f"polls:{TUTORIAL}"}
@@ -118,7 +120,7 @@ def test_an_app_with_python3_alone_and_manage_py_elsewhere_says_what_to_set_then
     assert "Unknown error" not in output
     assert _containers(lab) == before
 
-    shape = {"django_app_python": "python3", "django_app_manage_command": ["python3", "src/manage.py"]}
+    shape = {"django_app_python": "python3", "django_app_manage_command": ["python3", "src/manage.py"], **PAGE_HEALTH}
     shaped = _deploy(DJANGO42, "-e", json.dumps(shape))
     assert shaped.returncode == 0, shaped.stdout + shaped.stderr
     assert _images(lab) == {f"polls:{DJANGO42}"}

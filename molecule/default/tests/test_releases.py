@@ -2,18 +2,21 @@
 proxies: a rolling deploy of a new tag under continuous load fails no request, migrations of the
 new release run once and before any app container changes, static files are uploaded only when
 the storage holds another release's, a release whose health check fails stops at the first
-server, and rollback.yml returns to the last good release, also when run twice. The lab ends on
-the release it started with."""
+server, and rollback.yml returns to the last good release, also when run twice; hooks run before the
+migrations (a failing one stops the release) and after the rollout, and each server keeps only the images
+of the releases its history names. The lab ends on the release it started with."""
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import re
 import time
 
 import pytest
 import testinfra
+import yaml
 
 from conftest import StartedPlaybook, psql, restore_release, run_playbook, server, unapply_next_release_migration
 
@@ -98,14 +101,46 @@ def start_version(lab):
 
 
 @pytest.mark.changes_lab
+def test_a_failing_pre_migrate_hook_stops_the_release_before_any_migration(lab, start_version):
+    """A backup before migrating that fails (as one whose bucket is unreachable would): the release stops with the
+    hook's output, no migration applied, no container changed."""
+    migrations = psql("SELECT count(*), max(id) FROM django_migrations")
+    before = {name: _running(name) for name in lab.app_servers}
+    hook = ["python", "-c", "import sys; print('djangoops lab backup: bucket unreachable'); sys.exit(3)"]
+    run = _deploy(NEXT, "-e", json.dumps({"django_app_pre_migrate_command": hook}))
+    said = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, said[-5000:]
+    assert "the release step 'pre-migrate hook' failed (exit code 3)" in said, said[-5000:]
+    assert "djangoops lab backup: bucket unreachable" in said, said[-5000:]
+    assert psql("SELECT count(*), max(id) FROM django_migrations") == migrations
+    assert {name: _running(name) for name in lab.app_servers} == before
+
+
+@pytest.mark.changes_lab
 def test_a_rolling_deploy_under_load_fails_no_request(client, lab, start_version):
     assert psql("SELECT count(*) FROM django_migrations WHERE app = 'polls'") == "1"
+    webhook = client.start_webhook(max_seconds=300)
+    # Hooks in the release image with the env file: before migrating (here it lists the migrations, as a backup
+    # would read the database), and once every server runs the release (a notification to the lab's receiver).
+    hooks = {"django_app_pre_migrate_command": ["python", "manage.py", "showmigrations", "polls"],
+             "django_app_post_deploy_command": [
+                 "python", "-c", "import json, os, urllib.request as r; r.urlopen(r.Request(%r, method='POST',"
+                 " data=json.dumps({'event': 'deployed', 'release': os.environ['APP_VERSION']}).encode(),"
+                 " headers={'Content-Type': 'application/json'}), timeout=10)" % webhook]}
     client.start_load(lab.proxy_addresses)
     # Draining waits 20 s per server for requests in flight: long enough for the lab's load to send
     # more than 5,000 requests while the release rolls out.
-    run = _deploy(NEXT, "-e", "django_app_drain_seconds=20")
-    load = client.stop_load()
-    assert run.returncode == 0, run.stdout + run.stderr
+    try:
+        run = _deploy(NEXT, "-e", "django_app_drain_seconds=20", "-e", json.dumps(hooks))
+        load = client.stop_load()
+        assert run.returncode == 0, run.stdout + run.stderr
+        # The pre-migrate hook ran before the migration; the post-deploy hook after the last server.
+        assert f"[ ] {NEXT_MIGRATION}" in run.stdout, run.stdout[-5000:]
+        posts = client.webhook_posts()
+        assert [post["body"] for post in posts] == [{"event": "deployed", "release": NEXT}], posts
+        assert posts[0]["from"] in {app["ansible_host"] for app in lab.app_servers.values()}, posts
+    finally:
+        client.stop_webhook()
     counts = load["counts"]
     print(f"rolling deploy {start_version} -> {NEXT}: {counts.get('requests')} requests in {load['seconds']} s,"
           f" {counts.get('failed', 0)} failed, {counts.get('retried', 0)} retried on a closed keep-alive connection;"
@@ -240,6 +275,14 @@ def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(lab, start_ver
     assert f"FORWARDED_ALLOW_IPS={proxies}" in output
     leaked = [name for name in SECRETS if lab.secret(name) in output]
     assert leaked == [], f"secrets in the diff: {leaked}"
+    # The deploys replaced both containers: each server holds only the images its history names (the release
+    # that failed its health check, and any other release the history does not hold, are gone).
+    for name in ("app1", "app2"):
+        app = testinfra.get_host(f"docker://djangoops-lab-{name}")
+        history = set(yaml.safe_load(app.file("/etc/djangoops/polls/releases.yml").content_string))
+        held = set(app.check_output("docker images --format '{{.Repository}}:{{.Tag}}' %s",
+                                             _image(lab, NEXT).rsplit(":", 1)[0]).split())
+        assert held == history == {_image(lab, start_version), _image(lab, NEXT)}, (name, held, history)
     # Back to the inventory's settings: the extra variable leaves the env file again.
     back = _deploy(NEXT, "--diff")
     assert back.returncode == 0, back.stdout + back.stderr

@@ -72,6 +72,15 @@ def test_every_app_server_takes_traffic(client, lab):
     assert set(served_by) == set(lab.app_servers)
 
 
+def test_the_app_s_health_endpoints_answer_cheaply_and_with_the_database(client, lab):
+    """The example app's health endpoints, through the proxy: /healthz/ runs no query, /healthz/db/ one (the
+    role's health check asks /healthz/ and requires its body in the lab)."""
+    for path, body in (("/healthz/", "ok"), ("/healthz/db/", "ok database")):
+        answer = client.curl(f"https://{lab.domain}{path}", "-D", "-")
+        assert re.search(r"^HTTP/\S+ 200", answer.stdout, re.M) and answer.stdout.endswith("\r\n\r\n" + body + "\n"), answer.stdout
+        assert re.search(r"(?im)^cache-control:.*no-cache", answer.stdout), answer.stdout
+
+
 def test_admin_user_logs_in_and_admin_css_comes_from_s3(client, lab):
     site = f"https://{lab.domain}"
     jar = "/tmp/djangoops-admin-cookies"

@@ -17,7 +17,7 @@ from ansible_collections.djangoops.fleet.plugins.filter.releases import (
 
 
 def test_filters_are_registered() -> None:
-    assert set(FilterModule().filters()) == {"rollback_release", "recorded_history"}
+    assert set(FilterModule().filters()) == {"rollback_release", "recorded_history", "images_to_prune"}
 
 
 def test_rollback_release_takes_the_role_s_triples() -> None:
@@ -43,3 +43,10 @@ def test_recorded_history() -> None:
     assert recorded_history(["a", "b"], "a", True) == ["a"]
     with pytest.raises(AnsibleFilterError):
         recorded_history("a", "b")
+
+
+def test_images_to_prune_takes_docker_host_info_images_and_the_releases_to_keep() -> None:
+    images = [{"Id": "sha256:1", "RepoTags": ["r/polls:1.0"]}, {"Id": "sha256:2", "RepoTags": ["r/polls:1.1"]}]
+    assert FilterModule().filters()["images_to_prune"](images, ["r/polls:1.1", ""]) == ["r/polls:1.0"]
+    with pytest.raises(AnsibleFilterError, match="images_to_prune expects"):
+        FilterModule().filters()["images_to_prune"]("r/polls:1.0", [])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.djangoops.fleet.plugins.module_utils import _releases
 from ansible_collections.djangoops.fleet.plugins.module_utils._releases import (
     RollbackError,
     recorded_history,
@@ -112,3 +113,32 @@ def test_no_server_at_all_is_an_error() -> None:
 ])
 def test_recorded_history(history, release, rollback, length, expected) -> None:
     assert recorded_history(history, release, rollback=rollback, length=length) == expected
+
+
+@pytest.mark.parametrize("reference, repository", [
+    ("registry:5000/djangoops/polls:1.0.0", "registry:5000/djangoops/polls"),
+    ("registry:5000/djangoops/polls@sha256:" + "a" * 64, "registry:5000/djangoops/polls"),
+    ("polls", "polls"),
+    ("ghcr.io/team/polls:1.2.3-rc1", "ghcr.io/team/polls"),
+])
+def test_image_repository(reference, repository):
+    assert _releases.image_repository(reference) == repository
+
+
+def test_only_the_images_no_kept_release_names_go():
+    repo = "registry:5000/djangoops/polls"
+    images = [
+        {"Id": "sha256:1", "RepoTags": [f"{repo}:1.0.0"]},
+        {"Id": "sha256:2", "RepoTags": [f"{repo}:1.1.0", f"{repo}:latest"]},  # kept by 1.1.0, latest stays with it
+        {"Id": "sha256:3", "RepoTags": [f"{repo}:1.2.0", f"{repo}:broken"]},  # never went live: both tags go
+        {"Id": "sha256:4", "RepoTags": [f"{repo}:0.9.0"], "RepoDigests": [f"{repo}@sha256:{'d' * 64}"]},  # kept by digest
+        {"Id": "sha256:5", "RepoTags": ["registry:5000/djangoops/polls-deps:1.0.0"]},  # another repository
+        {"Id": "sha256:6", "RepoTags": ["<none>:<none>"]},  # untagged
+        {"Id": "sha256:7", "RepoTags": None},
+    ]
+    keep = [f"{repo}:1.1.0", f"{repo}@sha256:{'d' * 64}", f"{repo}:1.3.0"]
+    assert _releases.images_to_prune(images, keep) == [f"{repo}:1.0.0", f"{repo}:1.2.0", f"{repo}:broken"]
+
+
+def test_nothing_goes_when_nothing_is_kept():
+    assert _releases.images_to_prune([{"RepoTags": ["polls:1.0.0"]}], []) == []

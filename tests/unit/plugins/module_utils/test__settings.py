@@ -25,6 +25,7 @@ GOOD = [
     ("lineage_name", "www.example.com"), ("lineage_name", "site-cert_2"),
     ("cron_hour", "3,15"), ("cron_hour", 0), ("cron_hour", "23"), ("cron_minute", "17"), ("cron_minute", "0,30,59"),
     ("port", 8000), ("port", "443"), ("port", 65535), ("container_name", "polls"), ("container_name", "edge-nginx.1"),
+    ("regex", "^ok$"), ("regex", ""), ("regex", r"\bok\b"),
 ]
 
 # (kind, value, words the problem must contain)
@@ -55,6 +56,7 @@ BAD = [
     ("cron_minute", 60, "0-59"), ("cron_minute", "17\n* * * * * root id", "0-59"), ("cron_minute", True, "0-59"),
     ("container_name", "polls app", "not a container name"), ("container_name", "../x", "not a container name"),
     ("port", 0, "not a port"), ("port", 70000, "not a port"), ("port", "80; x", "not a port"), ("port", True, "not a port"),
+    ("regex", "ok(", "not a regular expression"), ("regex", 200, "not a string"),
 ]
 
 
