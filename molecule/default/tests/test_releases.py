@@ -280,8 +280,8 @@ def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(lab, start_ver
     for name in ("app1", "app2"):
         app = testinfra.get_host(f"docker://djangoops-lab-{name}")
         history = set(yaml.safe_load(app.file("/etc/djangoops/polls/releases.yml").content_string))
-        held = set(app.check_output("docker images --format '{{.Repository}}:{{.Tag}}' %s",
-                                             _image(lab, NEXT).rsplit(":", 1)[0]).split())
+        repository = _image(lab, NEXT).rsplit(":", 1)[0]
+        held = set(app.check_output("docker images --format '{{.Repository}}:{{.Tag}}' %s", repository).split())
         assert held == history == {_image(lab, start_version), _image(lab, NEXT)}, (name, held, history)
     # Back to the inventory's settings: the extra variable leaves the env file again.
     back = _deploy(NEXT, "--diff")
