@@ -110,7 +110,7 @@ def test_a_failing_pre_migrate_hook_stops_the_release_before_any_migration(lab, 
     run = _deploy(NEXT, "-e", json.dumps({"django_app_pre_migrate_command": hook}))
     said = " ".join((run.stdout + run.stderr).split())
     assert run.returncode != 0, said[-5000:]
-    assert "the release step 'pre-migrate hook' failed (exit code 3)" in said, said[-5000:]
+    assert "the release step 'pre-migrate' failed (exit code 3)" in said, said[-5000:]
     assert "djangoops lab backup: bucket unreachable" in said, said[-5000:]
     assert psql("SELECT count(*), max(id) FROM django_migrations") == migrations
     assert {name: _running(name) for name in lab.app_servers} == before
