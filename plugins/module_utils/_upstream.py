@@ -333,7 +333,18 @@ class DrainResult:
     none_left: bool = False
 
 
-def set_down(text: str, hosts: t.Collection[str], *, down: bool, if_none_left: str = "fail") -> DrainResult:
+def with_port(endpoint: str, port: int) -> str:
+    """``endpoint`` (``address:port``, ``[v6]:port`` or a bare address) sent to ``port`` instead."""
+    address = endpoint
+    if endpoint.startswith("["):
+        address = endpoint[: endpoint.index("]") + 1]
+    elif endpoint.count(":") == 1:
+        address = endpoint.split(":", 1)[0]
+    return "%s:%d" % (address, check_port(port))
+
+
+def set_down(text: str, hosts: t.Collection[str], *, down: bool, if_none_left: str = "fail",
+             port: int | None = None) -> DrainResult:
     """Mark the ``server`` lines of the inventory ``hosts`` down (or up) in an upstream block.
 
     Lines are found by the host name ``render_server`` writes after them, not by address: the
@@ -341,6 +352,9 @@ def set_down(text: str, hosts: t.Collection[str], *, down: bool, if_none_left: s
     themselves. A host with no line is one this proxy sends no traffic to (a new app server).
     Draining that would leave every non-backup server down, which would make Nginx answer 502 to
     everyone, fails, or with ``if_none_left="skip"`` changes nothing and says so.
+
+    With ``port``, the hosts' lines also send to that port of the same address: a rollout with no
+    other server to take the traffic switches them to a standby container and back.
     """
     wanted = set(hosts)
     found: set[str] = set()
@@ -361,10 +375,11 @@ def set_down(text: str, hosts: t.Collection[str], *, down: bool, if_none_left: s
         if host in wanted:
             found.add(host)
             new_flags = [flag for flag in flags if flag != "down"] + (["down"] if down else [])
-            if new_flags != flags:
+            endpoint = match.group("endpoint") if port is None else with_port(match.group("endpoint"), port)
+            if new_flags != flags or endpoint != match.group("endpoint"):
                 changed.append(host)
             flags = new_flags
-            line = "%sserver %s%s;%s" % (match.group("indent"), match.group("endpoint"), "".join(" " + f for f in flags), match.group("rest"))
+            line = "%sserver %s%s;%s" % (match.group("indent"), endpoint, "".join(" " + f for f in flags), match.group("rest"))
         if "down" not in flags and "backup" not in flags:
             primaries_up += 1
         lines.append(line)

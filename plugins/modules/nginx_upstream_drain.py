@@ -48,6 +48,14 @@ options:
     type: str
     choices: [drained, active]
     default: drained
+  port:
+    description:
+      - Also point the lines of O(hosts) at this port of the same address. A rollout whose servers no other
+        server can stand in for (one app server) sends them to a standby container on a second port while the
+        main container is replaced, then back (both with O(state=active)).
+      - Unset, the port of each line is kept.
+    type: int
+    version_added: 0.4.0
   if_none_left:
     description:
       - What to do when draining O(hosts) would leave no server (but backups) taking traffic.
@@ -121,7 +129,8 @@ def run_module(module: AnsibleModule) -> dict:
     with open(path, encoding="utf-8") as handle:
         before = handle.read()
     try:
-        drain = set_down(before, hosts, down=module.params["state"] == "drained", if_none_left=module.params["if_none_left"])
+        drain = set_down(before, hosts, down=module.params["state"] == "drained", if_none_left=module.params["if_none_left"],
+                         port=module.params["port"])
     except UpstreamError as error:
         module.fail_json(msg="%s: %s" % (path, error))
     result = {"changed": bool(drain.changed), "changed_hosts": drain.changed, "missing": drain.missing,
@@ -156,6 +165,7 @@ def main() -> None:
             "hosts": {"type": "list", "elements": "str", "required": True},
             "state": {"type": "str", "choices": ["drained", "active"], "default": "drained"},
             "if_none_left": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
+            "port": {"type": "int"},
             "reload_container": {"type": "str"},
             "reload_config": {"type": "str", "default": "/etc/nginx/nginx.conf"},
         },

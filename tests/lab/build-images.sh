@@ -69,7 +69,8 @@ build nginx djangoops-lab/nginx:1.26
 build pebble djangoops-lab/pebble:2.6  # Debian 13: Pebble with ARI
 build certbot djangoops-lab/certbot:5.8.0
 build certbot-dns-rfc2136 djangoops-lab/dns-rfc2136:5.8.0  # FROM the certbot stand-in
-# Two releases of the example app (1.1.0 adds a migration), a third whose Gunicorn listens on the
+# Two releases of the example app (1.1.0 adds a migration; 1.1.1 and 1.1.2 are the same under other
+# versions, for checks that deploy several releases in a row), a third whose Gunicorn listens on the
 # wrong port (migrations and collectstatic work, the health check fails), and two of other eras: the
 # seed tutorial's (Django 3.1, Python 3.9, psycopg2, Gunicorn 20, DEBUG read as a string, which
 # Django's deploy checks must stop) and a Django 4.2 one on Debian's python3 alone, manage.py in src/.
@@ -88,6 +89,8 @@ build_polls 1.0.0 "$here/../../examples/polls"
 # The app's dependencies alone: the base of the lab's builds from git, which run with no network.
 build_polls deps "$here/../../examples/polls" --target deps
 build_polls 1.1.0 "$here/images/polls-next"
+build_polls 1.1.1 "$here/images/polls-patch" --build-arg PATCH_VERSION=1.1.1
+build_polls 1.1.2 "$here/images/polls-patch" --build-arg PATCH_VERSION=1.1.2
 build_polls 1.2.0 "$here/images/polls-broken"
 build_base bullseye
 build_polls 1.0.1 "$here/images/polls-tutorial"

@@ -51,7 +51,10 @@ GOOD = {
 CASES = {
     "firewall-misses-the-app-port": (
         {"django_app_published_port": 8081}, "Check that the firewall covers the app port and the proxies can reach it",
-        "the app is published on port 8081 (django_app_published_port) but the firewall closes only [8000]"),
+        "the app is published on port 8081 (django_app_published_port) but the firewall closes only [8000, 8001]"),
+    "firewall-misses-the-standby-port": (
+        {"django_app_standby_port": 8090}, "Check that the firewall covers the app port and the proxies can reach it",
+        "the standby container is published on port 8090 (django_app_standby_port) but the firewall closes only [8000, 8001]"),
     "app-published-where-no-proxy-connects": (
         {"django_app_published_address": "192.0.2.99"}, "Check that the firewall covers the app port and the proxies can reach it",
         "the app is published on 192.0.2.99 (django_app_published_address) but the proxies connect to 192.0.2.11"),

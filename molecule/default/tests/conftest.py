@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -10,9 +11,14 @@ import re
 import shlex
 import subprocess
 import time
+import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
+import dns.query
+import dns.rcode
+import dns.tsigkeyring
+import dns.update
 import pytest
 import testinfra
 
@@ -118,6 +124,17 @@ def changed_per_host(output: str) -> dict[str, int]:
 def psql(sql: str) -> str:
     """One query against the app's database, as the postgres superuser in its container."""
     return server("postgres").check_output("su postgres -c %s", f"psql -d polls -tAc \"{sql}\"")
+
+
+def dns_update(lab, build: t.Callable[[dns.update.UpdateMessage], None]) -> None:
+    """One RFC 2136 update of the lab's public zone at the DNS server the CAs ask, signed with the lab's own key
+    (the site's key may change the ACME challenge record only)."""
+    zone = lab.all_vars["lab_public_zone"]
+    keyring = dns.tsigkeyring.from_text({lab.all_vars["lab_tsig_admin_name"]: base64.b64encode(lab.secret("tsig_admin").encode()).decode()})
+    update = dns.update.UpdateMessage(zone, keyring=keyring, keyalgorithm=lab.all_vars["lab_tsig_algorithm"])
+    build(update)
+    response = dns.query.tcp(update, lab.all_vars["lab_acme_dns_address"], timeout=10)
+    assert response.rcode() == dns.rcode.NOERROR, dns.rcode.to_text(response.rcode())
 
 
 def unapply_next_release_migration(lab: Lab) -> None:
@@ -232,16 +249,17 @@ class Client:
         self.poll_errors = self.run(f"cat {self._poll}.err 2>/dev/null").stdout.splitlines()
         return [tuple(line.split()) for line in lines if line.strip()]
 
-    def start_load(self, proxies: list[str], *, workers: int = 16, interval: float = 0.0, max_seconds: int = 300) -> None:
-        """Start tests/lab/files/load.py on the client: keep-alive HTTPS requests to the proxies,
-        counted until stop_load (bounded: max_seconds, 200,000 requests). Back to back by default (as
+    def start_load(self, proxies: list[str], *, workers: int = 16, interval: float = 0.0, max_seconds: int = 300,
+                   site: str | None = None) -> None:
+        """Start tests/lab/files/load.py on the client: keep-alive HTTPS requests to the proxies for the lab's
+        site (or the name ``site``), counted until stop_load (bounded: max_seconds, 200,000 requests). Back to back by default (as
         much load as the lab takes); with an interval, each worker starts at most one request per
         interval, which leaves the lab's 2 cores to the playbook under watch (start_steady_load)."""
         subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "load.py"),
                         "djangoops-lab-client:/tmp/djangoops-load.py"], check=True)
         self.run("rm -f /tmp/djangoops-load.stop /tmp/djangoops-load.json")
         command = (
-            f"python3 /tmp/djangoops-load.py --proxies {','.join(proxies)} --name {self.lab.domain}"
+            f"python3 /tmp/djangoops-load.py --proxies {','.join(proxies)} --name {site or self.lab.domain}"
             f" --ca /lab/pki/pebble-production-root.pem --path /polls/ --workers {workers}"
             f" --interval {interval} --max-seconds {max_seconds} --stop /tmp/djangoops-load.stop --out /tmp/djangoops-load.json"
         )
@@ -376,7 +394,7 @@ def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inv
 
 # Putting the lab back after a check, when no check watches the site: every app server in one batch,
 # replaced in place rather than drained in turn (one rollout step instead of one per server).
-RESTORE_ARGS = ("-e", "django_app_rolling_batch=100%")
+RESTORE_ARGS = ("-e", "django_app_rolling_batch=100%", "-e", "django_app_standby_port=0")
 
 
 def restore_release(*args: str) -> None:

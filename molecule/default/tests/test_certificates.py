@@ -13,15 +13,12 @@ import re
 import subprocess
 import typing as t
 
-import dns.query
-import dns.rcode
-import dns.tsigkeyring
 import dns.update
 import pytest
 import testinfra
 import yaml
 
-from conftest import PROJECT, acme_requests, issued_serials, pebble_log, run_playbook, same_serial, server
+from conftest import PROJECT, acme_requests, dns_update, issued_serials, pebble_log, run_playbook, same_serial, server
 
 
 PROXIES_ONLY = ("--limit", "nginx_proxy,localhost")
@@ -31,17 +28,6 @@ def _orders(stage: str, domain: str) -> list[str]:
     """Timestamps of the validations Pebble started for the domain, oldest first."""
     pattern = re.compile(r'^(\S+) .*Pulled a task from the Tasks queue: .*Value:"%s"' % re.escape(domain))
     return [match.group(1) for line in pebble_log(stage) if (match := pattern.match(line))]
-
-
-def dns_update(lab, build: t.Callable[[dns.update.UpdateMessage], None]) -> None:
-    """One RFC 2136 update of the lab's public zone at the DNS server the CAs ask, signed with the lab's own key
-    (the site's key may change the ACME challenge record only)."""
-    zone = lab.all_vars["lab_public_zone"]
-    keyring = dns.tsigkeyring.from_text({lab.all_vars["lab_tsig_admin_name"]: base64.b64encode(lab.secret("tsig_admin").encode()).decode()})
-    update = dns.update.UpdateMessage(zone, keyring=keyring, keyalgorithm=lab.all_vars["lab_tsig_algorithm"])
-    build(update)
-    response = dns.query.tcp(update, lab.all_vars["lab_acme_dns_address"], timeout=10)
-    assert response.rcode() == dns.rcode.NOERROR, dns.rcode.to_text(response.rcode())
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import pytest
 import testinfra
 import yaml
 
-from conftest import StartedPlaybook, psql, restore_release, run_playbook, server, unapply_next_release_migration
+from conftest import RESTORE_ARGS, StartedPlaybook, psql, restore_release, run_playbook, server, unapply_next_release_migration
 
 
 NEXT, BROKEN = "1.1.0", "1.2.0"
@@ -318,3 +318,35 @@ def test_rollback_returns_to_the_previous_release_even_when_run_twice(client, la
     again = run_playbook("playbooks/rollback.yml")
     assert again.returncode != 0
     assert "holds no release before the current one" in again.stdout + again.stderr
+
+
+@pytest.mark.changes_lab
+def test_after_three_deploys_and_a_prune_each_server_rolls_back_to_every_release_it_holds(lab, start_version):
+    """Three releases remembered (django_app_history_length=3) and three deploys in a row (1.1.0, 1.1.1,
+    1.1.2: distinct images): each server holds the images of those three only (the start release's was
+    pruned), and rollback.yml returns to each remembered release in turn, from the server's own images."""
+    remembered = ("-e", "django_app_history_length=3", *RESTORE_ARGS)
+    releases = [NEXT, "1.1.1", "1.1.2"]
+    for version in releases:
+        run = _deploy(version, *remembered)
+        assert run.returncode == 0, run.stdout[-5000:] + run.stderr
+    repository = _image(lab, NEXT).rsplit(":", 1)[0]
+
+    def held(name: str) -> set[str]:
+        return set(server(name).check_output("docker images --format '{{.Repository}}:{{.Tag}}' %s", repository).split())
+
+    for name in lab.app_servers:
+        history = yaml.safe_load(server(name).file("/etc/djangoops/polls/releases.yml").content_string)
+        assert history == [_image(lab, version) for version in releases], (name, history)
+        assert held(name) == set(history), (name, held(name), history)
+    # Back to each earlier release: its image was kept, so nothing is pulled.
+    for version in reversed(releases[:-1]):
+        back = run_playbook("playbooks/rollback.yml", *remembered)
+        assert back.returncode == 0, back.stdout[-5000:] + back.stderr
+        assert re.search(r"TASK \[djangoops\.fleet\.site : Pull the image where it is missing[^\n]*\n(?:(ok|skipping): \[app\d\]\n)+\n",
+                         back.stdout), back.stdout[-8000:]
+        for name in lab.app_servers:
+            assert _running(name)[0] == _image(lab, version), (name, version)
+    # Nothing before the first remembered release: the pruned one is out of reach, as the history says.
+    again = run_playbook("playbooks/rollback.yml", *remembered)
+    assert again.returncode != 0 and "holds no release before the current one" in again.stdout + again.stderr

@@ -72,7 +72,8 @@ def test_a_proxy_reads_its_peer_s_certificate_with_a_key_that_can_do_nothing_els
         proxy, other = server(name), server(peer)
         peer_address = f"{peer}.{lab.all_vars['lab_private_zone']}"  # as the job reaches it (site_private_address_var)
         key = proxy.check_output("cat /etc/djangoops/certsync/id_ed25519.pub").split()[1]
-        (line,) = [entry for entry in other.check_output("cat /var/lib/djangoops-certsync/.ssh/authorized_keys").splitlines() if entry]
+        keys = other.check_output("cat /var/lib/djangoops-certsync/.ssh/authorized_keys").splitlines()
+        (line,) = [entry for entry in keys if entry and not entry.startswith("#")]
         # The peer's private name, as this proxy resolves it (sshd does not look names up).
         assert line == ('restrict,command="cat /var/lib/djangoops-certsync/bundle.json 2>/dev/null || true",'
                         f'from="{lab.proxies[name]["private_address"]}" ssh-ed25519 {key}'), line

@@ -51,7 +51,10 @@ GROUPS = {"all": ["app1", "app2", "proxy1", "proxy2"], "web": ["app1", "app2"], 
 # that means the same thing, with the value it must then take.
 SHARED = {
     "site_app_port": (9100, {
-        "django_app_published_port": 9100, "nginx_proxy_upstream_port": 9100, "ufw_docker_ports": [9100]}),
+        # The standby port follows the app port: the next one, closed by the firewall too.
+        "django_app_published_port": 9100, "nginx_proxy_upstream_port": 9100, "ufw_docker_ports": [9100, 9101],
+        "django_app_standby_port": 9101}),
+    "site_app_standby_port": (9300, {"django_app_standby_port": 9300, "ufw_docker_ports": [8000, 9300]}),
     "site_app_group": ("web", {"nginx_proxy_upstream_groups": ["web"]}),
     "site_proxy_group": ("edge", {
         "django_app_proxy_group": "edge", "ufw_docker_proxy_group": "edge", "certbot_proxy_group": "edge",
@@ -131,7 +134,9 @@ def test_the_app_port_is_published_on_the_private_address_where_one_is_known() -
 
 def test_derivations_use_the_site_defaults_when_nothing_is_set() -> None:
     assert _resolve("django_app", "django_app_published_port", {}) == 8000
-    assert _resolve("ufw_docker", "ufw_docker_ports", {}) == [8000]
+    assert _resolve("ufw_docker", "ufw_docker_ports", {}) == [8000, 8001]
+    assert _resolve("django_app", "django_app_standby_port", {}) == 8001
+    assert _resolve("ufw_docker", "ufw_docker_ports", {"site_app_standby_port": 0}) == [8000]
     assert _resolve("nginx_proxy", "nginx_proxy_upstream_groups", {}) == ["django_app"]
     assert _resolve("certbot", "certbot_issuer", {}) == "proxy1"
 

@@ -86,3 +86,36 @@ def test_ipv6_endpoints_and_hand_written_comments_survive() -> None:
     drained = set_down(text, ["app1"], down=True)
     assert drained.changed == ["app1"]
     assert "    server [2001:db8::11]:8000 max_fails=3 fail_timeout=10s down; # app1 (rack 4)\n" in drained.text
+
+
+def test_a_lone_server_moves_to_its_standby_port_and_back_as_the_renderer_would() -> None:
+    text = _upstream(APP1)
+    standby = set_down(text, ["app1"], down=False, port=8001)
+    assert standby.changed == ["app1"] and not standby.none_left
+    assert standby.text == _upstream(dataclasses.replace(APP1, port=8001))
+    back = set_down(standby.text, ["app1"], down=False, port=8000)
+    assert back.changed == ["app1"] and back.text == text
+    # Already there: nothing to change.
+    assert set_down(text, ["app1"], down=False, port=8000).changed == []
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "moved"),
+    [
+        ("10.0.0.11:8000", "10.0.0.11:8001"),
+        ("[2001:db8::11]:8000", "[2001:db8::11]:8001"),
+        ("app1.internal:8000", "app1.internal:8001"),
+        ("10.0.0.11", "10.0.0.11:8001"),
+        ("[2001:db8::11]", "[2001:db8::11]:8001"),
+    ],
+)
+def test_the_port_changes_and_the_address_stays(endpoint: str, moved: str) -> None:
+    text = "upstream django {\n    server %s max_fails=3;  # app1\n    server 10.0.0.12:8000;  # app2\n}\n" % endpoint
+    result = set_down(text, ["app1"], down=False, port=8001)
+    assert "    server %s max_fails=3;  # app1\n" % moved in result.text
+    assert "    server 10.0.0.12:8000;  # app2\n" in result.text  # other lines as they were
+
+
+def test_a_port_out_of_range_is_refused() -> None:
+    with pytest.raises(UpstreamError, match="out of range"):
+        set_down(_upstream(APP1), ["app1"], down=False, port=70000)

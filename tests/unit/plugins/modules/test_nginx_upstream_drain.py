@@ -62,6 +62,16 @@ def test_a_lone_server_is_left_in_place_when_asked(tmp_path, run_module) -> None
     assert path.read_text() == UPSTREAM
 
 
+def test_a_lone_server_is_sent_to_its_standby_port_and_back(tmp_path, run_module) -> None:
+    path = tmp_path / "upstream.conf"
+    path.write_text(UPSTREAM)
+    rc, result = _run(run_module, path, ["app1"], state="active", port=8001)
+    assert rc == 0 and result["changed"] and result["changed_hosts"] == ["app1"]
+    assert path.read_text() == UPSTREAM.replace("10.0.0.11:8000", "10.0.0.11:8001")
+    rc, result = _run(run_module, path, ["app1", "app2"], state="active", port=8000)
+    assert rc == 0 and result["changed_hosts"] == ["app1"] and path.read_text() == UPSTREAM
+
+
 def _fake_docker(tmp_path, exit_code=0):
     """A ``docker`` command that records its arguments (and fails when asked), first on PATH."""
     bin_dir = tmp_path / "bin"
