@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.djangoops.fleet.plugins.filter.ufw import FilterModule
 from ansible_collections.djangoops.fleet.plugins.module_utils import _ufw
 
 # As UFW 0.36 prints it on Debian 13, with a rule a user added by hand.
@@ -67,12 +64,3 @@ def test_a_fresh_server_gets_every_rule() -> None:
 def test_a_source_that_is_no_network_is_refused() -> None:
     with pytest.raises(ValueError):
         _ufw.rule_changes("", [], ["bridge"], [8000])
-
-
-def test_the_filter_checks_its_arguments() -> None:
-    changes = FilterModule().filters()["ufw_rule_changes"]
-    assert changes(STATUS, [80, 443], ["172.17.0.0/16"], [8000]) == []
-    with pytest.raises(AnsibleFilterError, match="local_sources must be a list"):
-        changes(STATUS, [80], "172.17.0.0/16", [8000])
-    with pytest.raises(AnsibleFilterError, match="ufw_rule_changes"):
-        changes(STATUS, [80], ["bridge"], [8000])
