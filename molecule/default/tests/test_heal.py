@@ -23,7 +23,7 @@ ROLLOUT_PLAY = "PLAY [Release | replace the app containers batch by batch]"
 # What the first batch (app1) prints, in order, once the rollout play began.
 DRAIN = "TASK [djangoops.fleet.nginx_proxy : Mark the servers in every proxy's upstream (and reload its Nginx) as drained]"
 IN_FLIGHT = "TASK [djangoops.fleet.nginx_proxy : Let the requests in flight finish]"
-HEALTH_CHECK = "TASK [djangoops.fleet.django_app : Wait until the app serves /polls/]"
+HEALTH_CHECK = "TASK [djangoops.fleet.django_app : Wait until the app serves /healthz/]"  # the lab inventory's path
 RECORDED = "TASK [djangoops.fleet.django_app : Record the release in the history]"
 # On proxy2: its SSH answered by a reset, as when its network or sshd goes away.
 SSH_BLOCK = "INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset"

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.changes_lab
 SITE = "small.djangoops.test"
 DATABASE = "small"
 BUCKET = "small-static"
-NEXT = "1.1.0"
+NEXT, BROKEN = "1.1.0", "1.2.0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +184,23 @@ def test_one_host_for_everything_serves_deploys_without_a_failed_request_and_gro
     standby = server(SOLO.name).run("docker inspect polls-standby")
     assert standby.rc != 0, standby.stdout  # removed once the app's own container served again
     assert ":8000 " in server(SOLO.name).check_output("cat /etc/djangoops/nginx/conf.d/upstream.conf")
+
+    # A release whose health check fails (Gunicorn on the wrong port) on the lone server: its standby never
+    # serves and goes; the running release keeps serving throughout, and the run fails saying so.
+    client.start_load([SOLO.public], site=SITE, workers=8, interval=0.5)
+    try:
+        broken = run_playbook("playbooks/deploy.yml", "-e", f"lab_app_version={BROKEN}", "-e", "django_app_healthcheck_timeout=6",
+                              inventories=solo_only)
+    finally:
+        counts = _load_counts(client.stop_load())
+    said = " ".join((broken.stdout + broken.stderr).split())
+    assert broken.returncode != 0, said[-5000:]
+    image = f"{lab.all_vars['lab_registry_address']}:5000/djangoops/polls:{BROKEN}"
+    assert f"{SOLO.name}: {image} did not serve http://{SOLO.inventory()['private_address']}:8001/healthz/" in said, said[-5000:]
+    assert f"{SOLO.name} keeps serving the release it ran" in said, said[-5000:]
+    assert counts.get("failed", 0) == 0 and counts.get(f"version {NEXT}", 0) == counts["requests"] > 0, counts
+    assert _running_release(SOLO.name) == NEXT
+    assert server(SOLO.name).run("docker inspect polls-standby").rc != 0
 
     # Growing: two app servers and a second proxy in the inventory, one site.yml run, watched by a steady
     # load (the new servers' converge needs the lab's cores more than a flood of requests proves anything).
