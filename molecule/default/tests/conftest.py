@@ -392,6 +392,22 @@ def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inv
     return run
 
 
+def remove_lab_servers(names: list[str]) -> None:
+    """Remove lab servers and their Docker engines' state (a volume of the lab's each), if there."""
+    for name in names:
+        subprocess.run(["docker", "rm", "-f", f"djangoops-lab-{name}"], check=False, capture_output=True)
+        subprocess.run(["docker", "volume", "rm", "-f", f"djangoops-lab-{name}-docker"], check=False, capture_output=True)
+
+
+def fresh_lab_servers(names: list[str], inventories: tuple[str, ...]) -> None:
+    """Lab servers created anew, plain Docker hosts as a cloud gives them: only the servers' own tasks of the
+    lab's creation (the rest of the lab is up already), from an inventory that names them."""
+    remove_lab_servers(names)
+    created = run_playbook("tests/lab/up.yml", "--tags", "lab_servers", "-e", json.dumps({"lab_servers": names}),
+                           inventories=inventories)
+    assert created.returncode == 0, created.stdout + created.stderr
+
+
 # Putting the lab back after a check, when no check watches the site: every app server in one batch,
 # replaced in place rather than drained in turn (one rollout step instead of one per server).
 RESTORE_ARGS = ("-e", "django_app_rolling_batch=100%", "-e", "django_app_standby_port=0")

@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from conftest import PROJECT, run_playbook, server
+from conftest import PROJECT, fresh_lab_servers, run_playbook, server
 
 
 pytestmark = pytest.mark.changes_lab
@@ -34,15 +34,6 @@ class Joined:
     port: int
 
 
-def _fresh_app3() -> None:
-    """app3 as a new server: its container and its Docker engine's state (a volume of the lab's) created anew."""
-    subprocess.run(["docker", "rm", "-f", "djangoops-lab-app3"], check=False, capture_output=True)
-    subprocess.run(["docker", "volume", "rm", "-f", "djangoops-lab-app3-docker"], check=False, capture_output=True)
-    # Only the server's own tasks of the lab's creation: the rest of the lab is up already.
-    created = run_playbook("tests/lab/up.yml", "--tags", "lab_servers", "-e", '{"lab_servers": ["app3"]}', inventories=WITH_APP3)
-    assert created.returncode == 0, created.stdout + created.stderr
-
-
 @pytest.fixture(scope="module")
 def app3(lab, client):
     """app3 joins as a new server would: created fresh and converged, first with a certificate request
@@ -55,7 +46,7 @@ def app3(lab, client):
     # Only the new server and the proxies (whose upstream gains it) have anything to do.
     limit = ("--limit", "app3,nginx_proxy,localhost")
 
-    _fresh_app3()
+    fresh_lab_servers(["app3"], WITH_APP3)
     client.start_probe([f"{address}:{port}" for address in publics])
     try:
         unresolvable = json.dumps({"certbot_domains": [lab.domain, "no-record." + lab.domain]})

@@ -15,7 +15,6 @@ import dataclasses
 import json
 import re
 import ssl
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,7 +23,7 @@ import dns.update
 import pytest
 import yaml
 
-from conftest import PROJECT, dns_update, open_ports, run_playbook, server
+from conftest import PROJECT, dns_update, fresh_lab_servers, open_ports, remove_lab_servers, run_playbook, server
 
 
 pytestmark = pytest.mark.changes_lab
@@ -81,20 +80,6 @@ class SmallSite:
         return (str(self.folder),)
 
 
-def _remove_servers(servers: list[NewServer]) -> None:
-    for new in servers:
-        subprocess.run(["docker", "rm", "-f", f"djangoops-lab-{new.name}"], check=False, capture_output=True)
-        subprocess.run(["docker", "volume", "rm", "-f", f"djangoops-lab-{new.name}-docker"], check=False, capture_output=True)
-
-
-def _create_servers(servers: list[NewServer], inventories: tuple[str, ...]) -> None:
-    """Fresh lab servers, plain Docker hosts as a cloud gives them (only the servers' part of the lab's creation)."""
-    _remove_servers(servers)
-    created = run_playbook("tests/lab/up.yml", "--tags", "lab_servers", "-e", json.dumps({"lab_servers": [s.name for s in servers]}),
-                           inventories=inventories)
-    assert created.returncode == 0, created.stdout + created.stderr
-
-
 def _point_site_at(lab, servers: list[NewServer]) -> None:
     def build(update: dns.update.UpdateMessage) -> None:
         update.delete(f"{SITE}.")
@@ -133,7 +118,7 @@ def small_site(lab, tmp_path_factory):
     try:
         yield site
     finally:
-        _remove_servers(EVERY_SERVER)
+        remove_lab_servers([new.name for new in EVERY_SERVER])
         dns_update(lab, lambda update: update.delete(f"{SITE}."))
         _postgres(f"DROP DATABASE IF EXISTS {DATABASE}")
 
@@ -157,7 +142,7 @@ def _load_counts(load: dict) -> dict:
 def test_one_host_for_everything_serves_deploys_without_a_failed_request_and_grows_by_inventory(small_site, client, lab):
     release = lab.all_vars["lab_app_version"]
     solo_only = small_site.write([SOLO], [SOLO], release)
-    _create_servers([SOLO], solo_only)
+    fresh_lab_servers([SOLO.name], solo_only)
 
     # One host, both groups, from a plain Docker host: one site.yml run.
     converged = run_playbook("playbooks/site.yml", inventories=solo_only)
@@ -205,7 +190,7 @@ def test_one_host_for_everything_serves_deploys_without_a_failed_request_and_gro
     # Growing: two app servers and a second proxy in the inventory, one site.yml run, watched by a steady
     # load (the new servers' converge needs the lab's cores more than a flood of requests proves anything).
     grown = small_site.write([SOLO, *GROWN_APPS], [SOLO, GROWN_PROXY], NEXT)
-    _create_servers([*GROWN_APPS, GROWN_PROXY], grown)
+    fresh_lab_servers([new.name for new in (*GROWN_APPS, GROWN_PROXY)], grown)
     client.start_load([SOLO.public], site=SITE, workers=8, interval=0.5)
     try:
         run = run_playbook("playbooks/site.yml", inventories=grown)
