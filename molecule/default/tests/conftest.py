@@ -9,9 +9,12 @@ import os
 import random
 import re
 import shlex
+import ssl
 import subprocess
+import sys
 import time
 import typing as t
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +24,17 @@ import dns.tsigkeyring
 import dns.update
 import pytest
 import testinfra
+from cryptography import x509
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
 LAB_DIR = Path(os.environ.get("DJANGOOPS_LAB_DIR", PROJECT / ".lab"))
+
+# Checks with lab servers and a site of their own (own database, bucket, DNS name and fleet lock): they run
+# in a second pytest process, the own-site lane, beside the main sequence, which changes the lab's main site
+# (OwnSiteLane). Both lanes together use the machine's 2 cores better than one: the main sequence waits much
+# of the time (renewal timers, reboots, drains). DJANGOOPS_LAB_LANES=1 runs them in the main sequence.
+OWN_SITE_CHECKS = ("test_start_small.py",)
+LANE = os.environ.get("DJANGOOPS_LAB_LANE", "")  # "" in the main sequence, "own-site" in the second lane
 
 
 @dataclass(frozen=True)
@@ -105,10 +116,28 @@ def acme_requests(stage: str) -> list[str]:
     return [line for line in pebble_log(stage) if "-> calling handler()" in line]
 
 
+# The sites of the checks that run in the own-site lane (OWN_SITE_CHECKS) on the lab's CAs beside the main
+# sequence: what a CA issued for them is left out of the main sequence's counts.
+OWN_SITE_NAMES = frozenset({"small.djangoops.test"})
+
+
+@functools.cache
+def _issued_names(stage: str, serial: str) -> frozenset[str]:
+    """The DNS names of a certificate a lab Pebble issued, from its management interface."""
+    address = lab_inventory()["_meta"]["hostvars"][lab_inventory()["nginx_proxy"]["hosts"][0]][f"lab_pebble_{stage}_address"]
+    context = ssl.create_default_context(cafile=str(LAB_DIR / "pki" / "lab-ca.pem"))
+    with urllib.request.urlopen(f"https://{address}:15000/cert-status-by-serial/{serial.lower()}", context=context, timeout=10) as answer:
+        pem = json.load(answer)["Certificate"].encode()
+    certificate = x509.load_pem_x509_certificate(pem)
+    return frozenset(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName))
+
+
 def issued_serials(stage: str) -> list[str]:
-    """Serials of the certificates one of the lab's Pebble CAs issued, oldest first (upper case)."""
-    return [match.group(1).upper() for line in pebble_log(stage)
-            if (match := re.search(r"Issued certificate serial ([0-9a-f]+)", line))]
+    """Serials of the certificates one of the lab's Pebble CAs issued for the lab's main site, oldest first
+    (upper case): the own-site lane's certificates are left out."""
+    serials = [match.group(1).upper() for line in pebble_log(stage)
+               if (match := re.search(r"Issued certificate serial ([0-9a-f]+)", line))]
+    return [serial for serial in serials if not (names := _issued_names(stage, serial)) or not names <= OWN_SITE_NAMES]
 
 
 def same_serial(served: str, issued: str) -> bool:
@@ -162,6 +191,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, meaning in LAB_MARKERS.items():
         config.addinivalue_line("markers", "%s: %s" % (name, meaning))
+    config.addinivalue_line("markers", "mostly_waits: waits (timers, reboots) more than it works: runs early, beside the own-site lane")
     RUNS_LOG.parent.mkdir(parents=True, exist_ok=True)
     RUNS_LOG.write_text("", encoding="utf-8")
 
@@ -180,7 +210,60 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # The checks of the shared second run go first, so that run is the one right after the
         # converge: it is the scenario's idempotence check (molecule.yml runs no converge of its own
         # for that), with ACME and secret checks on top.
-        items.sort(key=lambda item: "second_run" not in getattr(item, "fixturenames", ()))
+        # Then the checks that mostly wait, while the own-site lane (started after the second run) works.
+        items.sort(key=lambda item: ("second_run" not in getattr(item, "fixturenames", ()),
+                                     item.get_closest_marker("mostly_waits") is None))
+    own_site = [item for item in items if item.path.name in OWN_SITE_CHECKS]
+    if not LANE and own_site and len(own_site) < len(items) and os.environ.get("DJANGOOPS_LAB_LANES") != "1":
+        items[:] = [item for item in items if item not in own_site]
+        config.pluginmanager.register(OwnSiteLane(config, [item.nodeid for item in own_site]), "djangoops-own-site-lane")
+
+
+class OwnSiteLane:
+    """The own-site checks in a pytest process of their own (DJANGOOPS_LAB_LANE=own-site), started once the main
+    sequence's second run is checked (that run counts every ACME request the lab's CAs handle), waited for at the
+    end of the session: its output is shown in the summary and its failure fails the session."""
+
+    def __init__(self, config: pytest.Config, nodeids: list[str]) -> None:
+        self.config, self.nodeids = config, nodeids
+        self.process: subprocess.Popen | None = None
+        self.log = LAB_DIR / "lane-own-site.log"
+        self.returncode: int | None = None
+
+    def start(self) -> None:
+        selection = {str(arg) for arg in self.config.args}
+        passed_on = [arg for arg in self.config.invocation_params.args if arg not in selection]
+        command = [sys.executable, "-m", "pytest", *passed_on, "--basetemp", str(LAB_DIR / "lane-own-site-tmp"), *self.nodeids]
+        output = self.log.open("w", encoding="utf-8")
+        self.process = subprocess.Popen(command, cwd=self.config.invocation_params.dir, stdout=output, stderr=subprocess.STDOUT,
+                                        env=dict(os.environ, DJANGOOPS_LAB_LANE="own-site"))  # stopped with the main one
+        output.close()
+        print(f"\n[own-site lane] started: {' '.join(self.nodeids)} (output: {self.log})")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.process is None and "second_run" not in getattr(item, "fixturenames", ()):
+            self.start()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.process is None:
+            if session.shouldfail or session.shouldstop or session.config.option.collectonly:
+                return
+            self.start()
+        try:
+            self.returncode = self.process.wait(timeout=1800)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.returncode = self.process.wait()
+        if self.returncode != 0 and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.returncode is None:
+            return
+        terminalreporter.section(f"own-site lane: exit code {self.returncode}")
+        terminalreporter.write(self.log.read_text(encoding="utf-8", errors="replace"))
 
 
 @pytest.fixture(scope="session")
@@ -207,6 +290,8 @@ class Client:
         self.host = testinfra.get_host("docker://djangoops-lab-client")
         self.lab = lab
         self.poll_errors: list[str] = []
+        # The client's files of this pytest process: the own-site lane's beside the main sequence's.
+        self.files = f"/tmp/djangoops-{LANE}-" if LANE else "/tmp/djangoops-"
 
     def run(self, command: str):
         return self.host.run(command)
@@ -217,7 +302,7 @@ class Client:
         command = ["curl", "-sS", "--max-time", "10", "--cacert", f"/lab/pki/{ca}", *resolve, *args, url]
         return self.host.run(shlex.join(command))
 
-    def start_polling(self, proxies: list[str] | None = None, *, name: str = "/tmp/djangoops-poll",
+    def start_polling(self, proxies: list[str] | None = None, *, name: str | None = None,
                       ca: str = "pebble-production-root.pem", max_seconds: int = 180) -> None:
         """Request the site from the proxies in turn, one after another, each on a new connection,
         until stop_polling (at most max_seconds), trusting only the root ``ca`` (curl also refuses an
@@ -225,6 +310,7 @@ class Client:
         curl's own errors (a timeout, a reset) go to <name>.err, read by stop_polling into poll_errors.
         10 s per request: the lab's hosts share 2 cores with the playbook that runs meanwhile (a reset or
         refused connection fails at once, whatever the limit)."""
+        name = name or f"{self.files}poll"
         self._poll = name
         addresses = " ".join(proxies or [self.lab.proxy_public])
         script = (
@@ -256,14 +342,14 @@ class Client:
         much load as the lab takes); with an interval, each worker starts at most one request per
         interval, which leaves the lab's 2 cores to the playbook under watch (start_steady_load)."""
         subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "load.py"),
-                        "djangoops-lab-client:/tmp/djangoops-load.py"], check=True)
-        self.run("rm -f /tmp/djangoops-load.stop /tmp/djangoops-load.json")
+                        f"djangoops-lab-client:{self.files}load.py"], check=True)
+        self.run(f"rm -f {self.files}load.stop {self.files}load.json")
         command = (
-            f"python3 /tmp/djangoops-load.py --proxies {','.join(proxies)} --name {site or self.lab.domain}"
+            f"python3 {self.files}load.py --proxies {','.join(proxies)} --name {site or self.lab.domain}"
             f" --ca /lab/pki/pebble-production-root.pem --path /polls/ --workers {workers}"
-            f" --interval {interval} --max-seconds {max_seconds} --stop /tmp/djangoops-load.stop --out /tmp/djangoops-load.json"
+            f" --interval {interval} --max-seconds {max_seconds} --stop {self.files}load.stop --out {self.files}load.json"
         )
-        self.host.run("nohup sh -c %s >/tmp/djangoops-load.log 2>&1 &", command)
+        self.host.run(f"nohup sh -c %s >{self.files}load.log 2>&1 &", command)
 
     def start_steady_load(self, proxies: list[str]) -> None:
         """Load that watches a playbook rather than tests the lab's capacity: 8 keep-alive workers over the
@@ -274,59 +360,59 @@ class Client:
 
     def stop_load(self) -> dict:
         """Stop the load; its summary: counts (requests, failed, retried, status, served by, version)."""
-        self.run("touch /tmp/djangoops-load.stop")
+        self.run(f"touch {self.files}load.stop")
         for _attempt in range(60):
-            if self.run("test -e /tmp/djangoops-load.json").rc == 0:
+            if self.run(f"test -e {self.files}load.json").rc == 0:
                 break
             time.sleep(1)
-        out = self.run("cat /tmp/djangoops-load.json")
-        assert out.rc == 0, self.run("cat /tmp/djangoops-load.log").stdout
+        out = self.run(f"cat {self.files}load.json")
+        assert out.rc == 0, self.run(f"cat {self.files}load.log").stdout
         return json.loads(out.stdout)
 
     def start_probe(self, targets: list[str], *, max_seconds: int = 900) -> None:
         """Start tests/lab/files/probe.py on the client: a TCP connection to every address:port every
         100 ms, each accepted one recorded, until stop_probe (bounded: max_seconds)."""
         subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "probe.py"),
-                        "djangoops-lab-client:/tmp/djangoops-probe.py"], check=True)
-        self.run("rm -f /tmp/djangoops-probe.stop /tmp/djangoops-probe.json")
-        command = (f"python3 /tmp/djangoops-probe.py --targets {','.join(targets)} --max-seconds {max_seconds}"
-                   " --stop /tmp/djangoops-probe.stop --out /tmp/djangoops-probe.json")
-        self.host.run("nohup sh -c %s >/tmp/djangoops-probe.log 2>&1 &", command)
+                        f"djangoops-lab-client:{self.files}probe.py"], check=True)
+        self.run(f"rm -f {self.files}probe.stop {self.files}probe.json")
+        command = (f"python3 {self.files}probe.py --targets {','.join(targets)} --max-seconds {max_seconds}"
+                   f" --stop {self.files}probe.stop --out {self.files}probe.json")
+        self.host.run(f"nohup sh -c %s >{self.files}probe.log 2>&1 &", command)
 
     def stop_probe(self) -> dict:
         """Stop the probe; its record: rounds, per target the answered/refused/silent counts, answers."""
-        self.run("touch /tmp/djangoops-probe.stop")
+        self.run(f"touch {self.files}probe.stop")
         for _attempt in range(30):
-            out = self.run("cat /tmp/djangoops-probe.json")
+            out = self.run(f"cat {self.files}probe.json")
             if out.rc == 0 and json.loads(out.stdout)["done"]:
                 return json.loads(out.stdout)
             time.sleep(1)
-        raise AssertionError("the probe did not finish: " + self.run("cat /tmp/djangoops-probe.log").stdout)
+        raise AssertionError("the probe did not finish: " + self.run(f"cat {self.files}probe.log").stdout)
 
     def start_webhook(self, *, port: int = 8099, max_seconds: int = 900) -> str:
         """Start tests/lab/files/webhook.py on the client (bounded: max_seconds); its URL for the proxies."""
         subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "webhook.py"),
-                        "djangoops-lab-client:/tmp/djangoops-webhook.py"], check=True)
-        self.run("pkill -f djangoops-webhook.py; rm -f /tmp/djangoops-webhook.jsonl")
-        self.host.run("nohup python3 /tmp/djangoops-webhook.py --port %s --out /tmp/djangoops-webhook.jsonl"
-                      " --max-seconds %s >/tmp/djangoops-webhook.log 2>&1 &", str(port), str(max_seconds))
+                        f"djangoops-lab-client:{self.files}webhook.py"], check=True)
+        self.run(f"pkill -f {self.files}webhook.py; rm -f {self.files}webhook.jsonl")
+        self.host.run(f"nohup python3 {self.files}webhook.py --port %s --out {self.files}webhook.jsonl"
+                      f" --max-seconds %s >{self.files}webhook.log 2>&1 &", str(port), str(max_seconds))
         for _attempt in range(20):
             if self.run(f"curl -s -o /dev/null -X POST -d '{{}}' http://127.0.0.1:{port}/ready").rc == 0:
                 break
             time.sleep(0.5)
-        self.run("rm -f /tmp/djangoops-webhook.jsonl")
+        self.run(f"rm -f {self.files}webhook.jsonl")
         return f"http://{self.lab.all_vars['lab_client_address']}:{port}/djangoops-alerts"
 
     def webhook_posts(self) -> list[dict]:
         """What the webhook received, oldest first: {"from", "path", "body"}."""
-        out = self.run("cat /tmp/djangoops-webhook.jsonl 2>/dev/null").stdout
+        out = self.run(f"cat {self.files}webhook.jsonl 2>/dev/null").stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def clear_webhook(self) -> None:
-        self.run("rm -f /tmp/djangoops-webhook.jsonl")
+        self.run(f"rm -f {self.files}webhook.jsonl")
 
     def stop_webhook(self) -> None:
-        self.run("pkill -f djangoops-webhook.py")
+        self.run(f"pkill -f {self.files}webhook.py")
 
     def served_by(self, count: int, proxy: str | None = None) -> list[str]:
         """The X-Served-By of count requests for the site through one proxy (the first by default)."""
@@ -363,7 +449,7 @@ def _playbook_command(playbook: str, args: tuple[str, ...], inventories: tuple[s
 # end of the session (pytest_terminal_summary): where the suite's time goes, run by run. Every run is also
 # appended to RUNS_LOG as it ends (beside the lab images' build logs), so a suite under way can be watched.
 PLAYBOOK_RUNS: list[tuple[str, str, float, int]] = []
-RUNS_LOG = Path(os.environ.get("LAB_LOG_DIR", "/tmp/djangoops-lab-logs")) / "playbook-runs.tsv"
+RUNS_LOG = Path(os.environ.get("LAB_LOG_DIR", "/tmp/djangoops-lab-logs")) / (f"playbook-runs-{LANE}.tsv" if LANE else "playbook-runs.tsv")
 
 
 def _record_run(command: list[str], started: float, returncode: int) -> None:

@@ -71,6 +71,7 @@ def _docker_user_closed(name: str, port: int) -> str:
 
 
 @pytest.mark.changes_lab
+@pytest.mark.mostly_waits
 def test_each_server_reboots_under_load_and_comes_back_closed(client, lab):
     port = int(lab.all_vars.get("site_app_port", 8000))
     issuer = next(iter(lab.proxies))

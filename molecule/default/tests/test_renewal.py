@@ -157,6 +157,7 @@ def _serial_or_none(client, address: str) -> str | None:
 
 
 @pytest.mark.changes_lab
+@pytest.mark.mostly_waits
 def test_short_renewal_cycles_keep_every_running_proxy_serving_also_with_the_issuer_down(client, lab):
     """The proxies converge against a CA whose certificates live 90 seconds, their timers every 5 seconds
     (lab settings). Every proxy's job renews by itself: the issuer at half the lifetime, the other proxy
