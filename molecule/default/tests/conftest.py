@@ -216,7 +216,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     own_site = [item for item in items if item.path.name in OWN_SITE_CHECKS]
     if not LANE and own_site and len(own_site) < len(items) and os.environ.get("DJANGOOPS_LAB_LANES") != "1":
         items[:] = [item for item in items if item not in own_site]
-        config.pluginmanager.register(OwnSiteLane(config, [item.nodeid for item in own_site]), "djangoops-own-site-lane")
+        # By path (molecule's pytest has / as its rootdir, so its node IDs are relative to that, not to the cwd).
+        checks = [f"{item.path}::{item.nodeid.split('::', 1)[1]}" for item in own_site]
+        config.pluginmanager.register(OwnSiteLane(config, checks), "djangoops-own-site-lane")
 
 
 class OwnSiteLane:
