@@ -29,12 +29,17 @@ from cryptography import x509
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
 LAB_DIR = Path(os.environ.get("DJANGOOPS_LAB_DIR", PROJECT / ".lab"))
 
-# Checks with lab servers and a site of their own (own database, bucket, DNS name and fleet lock): they run
-# in a second pytest process, the own-site lane, beside the main sequence, which changes the lab's main site
-# (OwnSiteLane). Both lanes together use the machine's 2 cores better than one: the main sequence waits much
-# of the time (renewal timers, reboots, drains). DJANGOOPS_LAB_LANES=1 runs them in the main sequence.
+# A second pytest process, the second lane (SecondLane), runs beside the main sequence, which changes the lab's
+# main site: first the checks with lab servers and a site of their own (own database, bucket, DNS name and fleet
+# lock), while the main sequence runs the checks that mostly wait (renewal timers, reboots); then the checks that
+# compare the main site before and after their runs, while the main sequence only reads it (its `readonly`
+# checks); the main sequence changes the site again once the second lane is done. Both lanes together use the
+# machine's 2 cores better than one. DJANGOOPS_LAB_LANES=1 (or --lab-shuffle) keeps all in one sequence.
 OWN_SITE_CHECKS = ("test_start_small.py",)
-LANE = os.environ.get("DJANGOOPS_LAB_LANE", "")  # "" in the main sequence, "own-site" in the second lane
+MAIN_SITE_READERS = ("test_preflight.py",)
+LANE = os.environ.get("DJANGOOPS_LAB_LANE", "")  # "" in the main sequence, "second" in the second lane
+# Written by the main sequence when it only reads the main site from then on until the second lane is done.
+MAIN_READS_ONLY = LAB_DIR / "lane-main-reads-only"
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def acme_requests(stage: str) -> list[str]:
     return [line for line in pebble_log(stage) if "-> calling handler()" in line]
 
 
-# The sites of the checks that run in the own-site lane (OWN_SITE_CHECKS) on the lab's CAs beside the main
+# The sites of the checks that run in the second lane (OWN_SITE_CHECKS) on the lab's CAs beside the main
 # sequence: what a CA issued for them is left out of the main sequence's counts.
 OWN_SITE_NAMES = frozenset({"small.djangoops.test"})
 
@@ -134,7 +139,7 @@ def _issued_names(stage: str, serial: str) -> frozenset[str]:
 
 def issued_serials(stage: str) -> list[str]:
     """Serials of the certificates one of the lab's Pebble CAs issued for the lab's main site, oldest first
-    (upper case): the own-site lane's certificates are left out."""
+    (upper case): the second lane's own-site certificates are left out."""
     serials = [match.group(1).upper() for line in pebble_log(stage)
                if (match := re.search(r"Issued certificate serial ([0-9a-f]+)", line))]
     return [serial for serial in serials if not (names := _issued_names(stage, serial)) or not names <= OWN_SITE_NAMES]
@@ -191,7 +196,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, meaning in LAB_MARKERS.items():
         config.addinivalue_line("markers", "%s: %s" % (name, meaning))
-    config.addinivalue_line("markers", "mostly_waits: waits (timers, reboots) more than it works: runs early, beside the own-site lane")
+    config.addinivalue_line("markers", "mostly_waits: waits (timers, reboots) more than it works: runs early, beside the second lane")
     RUNS_LOG.parent.mkdir(parents=True, exist_ok=True)
     RUNS_LOG.write_text("", encoding="utf-8")
 
@@ -210,42 +215,81 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # The checks of the shared second run go first, so that run is the one right after the
         # converge: it is the scenario's idempotence check (molecule.yml runs no converge of its own
         # for that), with ACME and secret checks on top.
-        # Then the checks that mostly wait, while the own-site lane (started after the second run) works.
-        items.sort(key=lambda item: ("second_run" not in getattr(item, "fixturenames", ()),
-                                     item.get_closest_marker("mostly_waits") is None))
-    own_site = [item for item in items if item.path.name in OWN_SITE_CHECKS]
-    if not LANE and own_site and len(own_site) < len(items) and os.environ.get("DJANGOOPS_LAB_LANES") != "1":
-        items[:] = [item for item in items if item not in own_site]
+        # Then the checks that mostly wait and the read-only ones, while the second lane (started after the second
+        # run) works; in the second lane, its own site's checks before those that read the main site.
+        items.sort(key=lambda item: (bool(LANE) and item.path.name in MAIN_SITE_READERS,
+                                     "second_run" not in getattr(item, "fixturenames", ()),
+                                     item.get_closest_marker("mostly_waits") is None,
+                                     item.get_closest_marker("readonly") is None))
+    second = [item for item in items if item.path.name in OWN_SITE_CHECKS + MAIN_SITE_READERS]
+    if (not LANE and seed is None and second and len(second) < len(items)
+            and os.environ.get("DJANGOOPS_LAB_LANES") != "1"):
+        items[:] = [item for item in items if item not in second]
         # By path (molecule's pytest has / as its rootdir, so its node IDs are relative to that, not to the cwd).
-        checks = [f"{item.path}::{item.nodeid.split('::', 1)[1]}" for item in own_site]
-        config.pluginmanager.register(OwnSiteLane(config, checks), "djangoops-own-site-lane")
+        checks = [f"{item.path}::{item.nodeid.split('::', 1)[1]}" for item in second]
+        config.pluginmanager.register(SecondLane(config, checks), "djangoops-second-lane")
+    if LANE:
+        config.pluginmanager.register(MainSiteReaders(), "djangoops-main-site-readers")
 
 
-class OwnSiteLane:
-    """The own-site checks in a pytest process of their own (DJANGOOPS_LAB_LANE=own-site), started once the main
-    sequence's second run is checked (that run counts every ACME request the lab's CAs handle), waited for at the
-    end of the session: its output is shown in the summary and its failure fails the session."""
+class MainSiteReaders:
+    """In the second lane: the checks that read the main site start once the main sequence only reads it."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.path.name in MAIN_SITE_READERS:
+            deadline = time.monotonic() + 3600
+            while not MAIN_READS_ONLY.exists():
+                assert time.monotonic() < deadline, "the main sequence never reached its read-only checks"
+                time.sleep(2)
+
+
+class SecondLane:
+    """The second lane's checks in a pytest process of their own (DJANGOOPS_LAB_LANE=second), started once the main
+    sequence's second run is checked (that run counts every ACME request the lab's CAs handle). The main sequence
+    says when it only reads the main site (MAIN_READS_ONLY) and waits for the second lane before it changes that
+    site again; the lane's output is shown in the summary and its failure fails the session."""
 
     def __init__(self, config: pytest.Config, nodeids: list[str]) -> None:
         self.config, self.nodeids = config, nodeids
         self.process: subprocess.Popen | None = None
-        self.log = LAB_DIR / "lane-own-site.log"
+        self.log = LAB_DIR / "lane-second.log"
         self.returncode: int | None = None
 
     def start(self) -> None:
+        MAIN_READS_ONLY.unlink(missing_ok=True)
         selection = {str(arg) for arg in self.config.args}
         passed_on = [arg for arg in self.config.invocation_params.args if arg not in selection]
-        command = [sys.executable, "-m", "pytest", *passed_on, "--basetemp", str(LAB_DIR / "lane-own-site-tmp"), *self.nodeids]
+        command = [sys.executable, "-m", "pytest", *passed_on, "--basetemp", str(LAB_DIR / "lane-second-tmp"), *self.nodeids]
         output = self.log.open("w", encoding="utf-8")
         self.process = subprocess.Popen(command, cwd=self.config.invocation_params.dir, stdout=output, stderr=subprocess.STDOUT,
-                                        env=dict(os.environ, DJANGOOPS_LAB_LANE="own-site"))  # stopped with the main one
+                                        env=dict(os.environ, DJANGOOPS_LAB_LANE="second"))  # stopped with the main one
         output.close()
-        print(f"\n[own-site lane] started: {' '.join(self.nodeids)} (output: {self.log})")
+        print(f"\n[second lane] started: {' '.join(self.nodeids)} (output: {self.log})")
+
+    def finish(self) -> None:
+        """Let the lane read the main site, and wait until it is done."""
+        MAIN_READS_ONLY.touch()
+        if self.returncode is None:
+            try:
+                self.returncode = self.process.wait(timeout=1800)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.returncode = self.process.wait()
+            print(f"\n[second lane] done, exit code {self.returncode}")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self.process is None and "second_run" not in getattr(item, "fixturenames", ()):
+        if "second_run" in getattr(item, "fixturenames", ()) or item.get_closest_marker("mostly_waits") is not None:
+            if self.process is None and "second_run" not in getattr(item, "fixturenames", ()):
+                self.start()
+            return
+        if self.process is None:
             self.start()
+        if item.get_closest_marker("readonly") is not None:
+            MAIN_READS_ONLY.touch()
+        else:
+            self.finish()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -253,18 +297,14 @@ class OwnSiteLane:
             if session.shouldfail or session.shouldstop or session.config.option.collectonly:
                 return
             self.start()
-        try:
-            self.returncode = self.process.wait(timeout=1800)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.returncode = self.process.wait()
+        self.finish()
         if self.returncode != 0 and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.returncode is None:
             return
-        terminalreporter.section(f"own-site lane: exit code {self.returncode}")
+        terminalreporter.section(f"second lane: exit code {self.returncode}")
         terminalreporter.write(self.log.read_text(encoding="utf-8", errors="replace"))
 
 
@@ -292,7 +332,7 @@ class Client:
         self.host = testinfra.get_host("docker://djangoops-lab-client")
         self.lab = lab
         self.poll_errors: list[str] = []
-        # The client's files of this pytest process: the own-site lane's beside the main sequence's.
+        # The client's files of this pytest process: the second lane's beside the main sequence's.
         self.files = f"/tmp/djangoops-{LANE}-" if LANE else "/tmp/djangoops-"
 
     def run(self, command: str):
@@ -441,8 +481,13 @@ def client(lab: Lab) -> Client:
     return Client(lab)
 
 
+# tests/lab/python/sitecustomize.py: the garbage collector frozen in Ansible's forked workers (less CPU per run).
+_CONTROLLER_PYTHONPATH = os.pathsep.join(filter(None, [str(PROJECT / "tests" / "lab" / "python"), os.environ.get("PYTHONPATH")]))
+
+
 def _playbook_command(playbook: str, args: tuple[str, ...], inventories: tuple[str, ...]) -> tuple[list[str], dict]:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               PYTHONPATH=_CONTROLLER_PYTHONPATH)
     command = ["ansible-playbook", *(arg for inventory in inventories for arg in ("-i", str(PROJECT / inventory)))]
     return [*command, str(PROJECT / playbook), *args], env
 
