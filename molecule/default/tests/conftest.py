@@ -280,12 +280,12 @@ class SecondLane:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if "second_run" in getattr(item, "fixturenames", ()) or item.get_closest_marker("mostly_waits") is not None:
-            if self.process is None and "second_run" not in getattr(item, "fixturenames", ()):
-                self.start()
+        if "second_run" in getattr(item, "fixturenames", ()):
             return
         if self.process is None:
             self.start()
+        if item.get_closest_marker("mostly_waits") is not None:
+            return
         if item.get_closest_marker("readonly") is not None:
             MAIN_READS_ONLY.touch()
         else:
