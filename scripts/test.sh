@@ -12,7 +12,7 @@ static_rc='' molecule_rc=''
 
 # Each job in its own process group (job control), so either can be stopped whole.
 set -m
-nice -n 10 make --no-print-directory unit lint sanity units >"$log" 2>&1 &
+nice -n 19 make --no-print-directory unit lint sanity units >"$log" 2>&1 &
 static=$!
 make --no-print-directory molecule &
 molecule=$!

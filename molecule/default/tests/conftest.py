@@ -30,16 +30,21 @@ PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resol
 LAB_DIR = Path(os.environ.get("DJANGOOPS_LAB_DIR", PROJECT / ".lab"))
 
 # A second pytest process, the second lane (SecondLane), runs beside the main sequence, which changes the lab's
-# main site: first the checks with lab servers and a site of their own (own database, bucket, DNS name and fleet
-# lock), while the main sequence runs the checks that mostly wait (renewal timers, reboots); then the checks that
-# compare the main site before and after their runs, while the main sequence only reads it (its `readonly`
-# checks); the main sequence changes the site again once the second lane is done. Both lanes together use the
-# machine's 2 cores better than one. DJANGOOPS_LAB_LANES=1 (or --lab-shuffle) keeps all in one sequence.
-OWN_SITE_CHECKS = ("test_start_small.py",)
+# main site, in this order: the second site started small and grown (own servers, database, bucket, DNS name and
+# fleet lock: own_site.py), while the main sequence runs the checks that mostly wait (renewal timers, reboots);
+# the checks that compare the main site before and after their runs, while the main sequence only reads it (its
+# `readonly` checks); then the releases on the grown second site, while the main sequence changes its own site
+# again. The second site asks the CAs for its certificate only while it is started and grown, before the main
+# sequence's checks that count what the CAs handled. Both lanes together use the machine's 2 cores better than
+# one. DJANGOOPS_LAB_LANES=1 (or --lab-shuffle) keeps all in one sequence.
+OWN_SITE_CHECKS = ("test_start_small.py", "test_releases.py")
 MAIN_SITE_READERS = ("test_preflight.py",)
+LANE_ORDER = ("test_start_small.py", "test_preflight.py", "test_releases.py")
 LANE = os.environ.get("DJANGOOPS_LAB_LANE", "")  # "" in the main sequence, "second" in the second lane
-# Written by the main sequence when it only reads the main site from then on until the second lane is done.
+# Written by the main sequence when it only reads the main site from then on until the second lane's readers are done.
 MAIN_READS_ONLY = LAB_DIR / "lane-main-reads-only"
+# Written by the second lane once its checks that read the main site are done (or it ended).
+LANE_READERS_DONE = LAB_DIR / "lane-readers-done"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class Lab:
     s3_endpoint: str
     state_dir: Path
     all_vars: dict
+    # Where playbooks find this site (the lab's main site by default; the second site's own directory).
+    inventories: tuple[str, ...] = ("inventories/lab",)
+    database: str = "polls"
 
     def secret(self, name: str) -> str:
         return (self.state_dir / "secrets" / name).read_text().split()[0]
@@ -68,13 +76,36 @@ class Lab:
 
 
 @functools.cache
-def lab_inventory() -> dict:
-    """inventories/lab as Ansible reads it (ansible-inventory --list)."""
-    out = subprocess.run(
-        ["ansible-inventory", "-i", str(PROJECT / "inventories" / "lab"), "--list"],
-        check=True, capture_output=True, text=True,
-    ).stdout
+def inventory_list(inventories: tuple[str, ...] = ("inventories/lab",)) -> dict:
+    """Inventories as Ansible reads them (ansible-inventory --list)."""
+    sources = [arg for inventory in inventories for arg in ("-i", str(PROJECT / inventory))]
+    out = subprocess.run(["ansible-inventory", *sources, "--list"], check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def lab_inventory() -> dict:
+    """inventories/lab as Ansible reads it."""
+    return inventory_list()
+
+
+def lab_from(inventories: tuple[str, ...] = ("inventories/lab",), *, domain: str | None = None, database: str = "polls") -> Lab:
+    """A site of the lab as its inventory describes it (the main site by default). A second site's inventory
+    changes as it grows: read anew each time."""
+    inventory = inventory_list(inventories) if inventories == ("inventories/lab",) else inventory_list.__wrapped__(inventories)
+    hostvars = inventory["_meta"]["hostvars"]
+    proxy = inventory["nginx_proxy"]["hosts"][0]
+    all_vars = hostvars[proxy]
+    return Lab(
+        domain=domain or all_vars["lab_domain"],
+        proxy_public=hostvars[proxy]["ansible_host"],
+        proxies={name: hostvars[name] for name in inventory["nginx_proxy"]["hosts"]},
+        app_servers={name: hostvars[name] for name in inventory["django_app"]["hosts"]},
+        s3_endpoint=f"https://{all_vars['lab_s3_public_address']}:{all_vars['lab_s3_port']}",
+        state_dir=LAB_DIR,
+        all_vars=all_vars,
+        inventories=inventories,
+        database=database,
+    )
 
 
 def server_hosts(group: str) -> list[str]:
@@ -123,7 +154,7 @@ def acme_requests(stage: str) -> list[str]:
 
 # The sites of the checks that run in the second lane (OWN_SITE_CHECKS) on the lab's CAs beside the main
 # sequence: what a CA issued for them is left out of the main sequence's counts.
-OWN_SITE_NAMES = frozenset({"small.djangoops.test"})
+OWN_SITE_NAMES = frozenset({"small.djangoops.test"})  # own_site.SITE
 
 
 @functools.cache
@@ -155,9 +186,9 @@ def changed_per_host(output: str) -> dict[str, int]:
     return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
 
 
-def psql(sql: str) -> str:
-    """One query against the app's database, as the postgres superuser in its container."""
-    return server("postgres").check_output("su postgres -c %s", f"psql -d polls -tAc \"{sql}\"")
+def psql(sql: str, database: str = "polls") -> str:
+    """One query against the app's database (the main site's by default), as the postgres superuser in its container."""
+    return server("postgres").check_output("su postgres -c %s", f"psql -d {database} -tAc \"{sql}\"")
 
 
 def dns_update(lab, build: t.Callable[[dns.update.UpdateMessage], None]) -> None:
@@ -173,11 +204,12 @@ def dns_update(lab, build: t.Callable[[dns.update.UpdateMessage], None]) -> None
 
 def unapply_next_release_migration(lab: Lab) -> None:
     """Take back the migration of the lab's next release (lab_app_releases[1]), with that release's
-    image on app1, if a check applied it: the lab's database then is as the first converge left it."""
-    if psql("SELECT count(*) FROM django_migrations WHERE app = 'polls' AND name = '0002_question_pub_date_index'") == "0":
+    image on the site's first app server, if a check applied it: the site's database then is as its first
+    converge left it."""
+    if psql("SELECT count(*) FROM django_migrations WHERE app = 'polls' AND name = '0002_question_pub_date_index'", lab.database) == "0":
         return
     image = f"{lab.all_vars['lab_registry_address']}:5000/djangoops/polls:{lab.all_vars['lab_app_releases'][1]}"
-    server("app1").check_output(
+    server(next(iter(lab.app_servers))).check_output(
         f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env {image}"
         " python manage.py migrate polls 0001")
 
@@ -216,8 +248,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # converge: it is the scenario's idempotence check (molecule.yml runs no converge of its own
         # for that), with ACME and secret checks on top.
         # Then the checks that mostly wait and the read-only ones, while the second lane (started after the second
-        # run) works; in the second lane, its own site's checks before those that read the main site.
-        items.sort(key=lambda item: (bool(LANE) and item.path.name in MAIN_SITE_READERS,
+        # run) works; the second lane's in LANE_ORDER.
+        items.sort(key=lambda item: (LANE_ORDER.index(item.path.name) if LANE and item.path.name in LANE_ORDER else len(LANE_ORDER),
                                      "second_run" not in getattr(item, "fixturenames", ()),
                                      item.get_closest_marker("mostly_waits") is None,
                                      item.get_closest_marker("readonly") is None))
@@ -229,11 +261,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         checks = [f"{item.path}::{item.nodeid.split('::', 1)[1]}" for item in second]
         config.pluginmanager.register(SecondLane(config, checks), "djangoops-second-lane")
     if LANE:
-        config.pluginmanager.register(MainSiteReaders(), "djangoops-main-site-readers")
+        config.pluginmanager.register(MainSiteReaders(items), "djangoops-main-site-readers")
 
 
 class MainSiteReaders:
-    """In the second lane: the checks that read the main site start once the main sequence only reads it."""
+    """In the second lane: the checks that read the main site start once the main sequence only reads it, and
+    the lane says when they are done (LANE_READERS_DONE), so that the main sequence changes its site again."""
+
+    def __init__(self, items: list[pytest.Item]) -> None:
+        self.last_reader = next((item.nodeid for item in reversed(items) if item.path.name in MAIN_SITE_READERS), None)
+        if self.last_reader is None:
+            LANE_READERS_DONE.touch()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -243,21 +281,31 @@ class MainSiteReaders:
                 assert time.monotonic() < deadline, "the main sequence never reached its read-only checks"
                 time.sleep(2)
 
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        if nodeid == self.last_reader:
+            LANE_READERS_DONE.touch()
+
+    def pytest_sessionfinish(self) -> None:
+        LANE_READERS_DONE.touch()
+
 
 class SecondLane:
     """The second lane's checks in a pytest process of their own (DJANGOOPS_LAB_LANE=second), started once the main
     sequence's second run is checked (that run counts every ACME request the lab's CAs handle). The main sequence
-    says when it only reads the main site (MAIN_READS_ONLY) and waits for the second lane before it changes that
-    site again; the lane's output is shown in the summary and its failure fails the session."""
+    says when it only reads the main site (MAIN_READS_ONLY) and waits for the lane's checks that read it before it
+    changes that site again; at its end it waits for the lane. The lane's output is shown in the summary and its
+    failure fails the session."""
 
     def __init__(self, config: pytest.Config, nodeids: list[str]) -> None:
         self.config, self.nodeids = config, nodeids
         self.process: subprocess.Popen | None = None
         self.log = LAB_DIR / "lane-second.log"
         self.returncode: int | None = None
+        self.readers_done = False
 
     def start(self) -> None:
         MAIN_READS_ONLY.unlink(missing_ok=True)
+        LANE_READERS_DONE.unlink(missing_ok=True)
         selection = {str(arg) for arg in self.config.args}
         passed_on = [arg for arg in self.config.invocation_params.args if arg not in selection]
         command = [sys.executable, "-m", "pytest", *passed_on, "--basetemp", str(LAB_DIR / "lane-second-tmp"), *self.nodeids]
@@ -267,12 +315,25 @@ class SecondLane:
         output.close()
         print(f"\n[second lane] started: {' '.join(self.nodeids)} (output: {self.log})")
 
+    def wait_for_readers(self) -> None:
+        """Let the lane read the main site, and wait until its checks that do are done."""
+        MAIN_READS_ONLY.touch()
+        deadline = time.monotonic() + 1800
+        while not (self.readers_done or LANE_READERS_DONE.exists() or self.process.poll() is not None):
+            if time.monotonic() > deadline:
+                self.process.kill()
+                break
+            time.sleep(1)
+        if not self.readers_done:
+            self.readers_done = True
+            print("\n[second lane] done with the main site")
+
     def finish(self) -> None:
         """Let the lane read the main site, and wait until it is done."""
         MAIN_READS_ONLY.touch()
         if self.returncode is None:
             try:
-                self.returncode = self.process.wait(timeout=1800)
+                self.returncode = self.process.wait(timeout=3600)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.returncode = self.process.wait()
@@ -289,7 +350,7 @@ class SecondLane:
         if item.get_closest_marker("readonly") is not None:
             MAIN_READS_ONLY.touch()
         else:
-            self.finish()
+            self.wait_for_readers()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -310,19 +371,22 @@ class SecondLane:
 
 @pytest.fixture(scope="session")
 def lab() -> Lab:
-    inventory = lab_inventory()
-    hostvars = inventory["_meta"]["hostvars"]
-    all_vars = hostvars[inventory["nginx_proxy"]["hosts"][0]]
-    proxy = inventory["nginx_proxy"]["hosts"][0]
-    return Lab(
-        domain=all_vars["lab_domain"],
-        proxy_public=hostvars[proxy]["ansible_host"],
-        proxies={name: hostvars[name] for name in inventory["nginx_proxy"]["hosts"]},
-        app_servers={name: hostvars[name] for name in inventory["django_app"]["hosts"]},
-        s3_endpoint=f"https://{all_vars['lab_s3_public_address']}:{all_vars['lab_s3_port']}",
-        state_dir=LAB_DIR,
-        all_vars=all_vars,
-    )
+    """The lab's main site (inventories/lab)."""
+    return lab_from()
+
+
+@pytest.fixture(scope="session")
+def small_site(lab, tmp_path_factory):
+    """The second site (own_site.py): its database, bucket and name for the session, its servers created by the
+    checks that use it; all removed at the end, whatever happens."""
+    from own_site import SmallSite  # own_site imports this module
+
+    site = SmallSite(lab, tmp_path_factory.mktemp("small-site"))
+    site.create()
+    try:
+        yield site
+    finally:
+        site.remove()
 
 
 class Client:
@@ -431,8 +495,10 @@ class Client:
             time.sleep(1)
         raise AssertionError("the probe did not finish: " + self.run(f"cat {self.files}probe.log").stdout)
 
-    def start_webhook(self, *, port: int = 8099, max_seconds: int = 900) -> str:
-        """Start tests/lab/files/webhook.py on the client (bounded: max_seconds); its URL for the proxies."""
+    def start_webhook(self, *, port: int | None = None, max_seconds: int = 900) -> str:
+        """Start tests/lab/files/webhook.py on the client (bounded: max_seconds); its URL for the proxies.
+        Each lane listens on a port of its own (8099 in the main sequence, 8100 in the second lane)."""
+        port = port or (8100 if LANE else 8099)
         subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "webhook.py"),
                         f"djangoops-lab-client:{self.files}webhook.py"], check=True)
         self.run(f"pkill -f {self.files}webhook.py; rm -f {self.files}webhook.jsonl")
@@ -546,9 +612,9 @@ def fresh_lab_servers(names: list[str], inventories: tuple[str, ...]) -> None:
 RESTORE_ARGS = ("-e", "django_app_rolling_batch=100%", "-e", "django_app_standby_port=0")
 
 
-def restore_release(*args: str) -> None:
+def restore_release(*args: str, inventories: tuple[str, ...] = ("inventories/lab",)) -> None:
     """Deploy the inventory's release (or the one `args` name) back onto every app server."""
-    restored = run_playbook("playbooks/deploy.yml", *RESTORE_ARGS, *args)
+    restored = run_playbook("playbooks/deploy.yml", *RESTORE_ARGS, *args, inventories=inventories)
     assert restored.returncode == 0, restored.stdout + restored.stderr
 
 

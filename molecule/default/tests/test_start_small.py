@@ -6,121 +6,23 @@ server fails no request (the new release serves from a standby container on the 
 app's own container is replaced). Then two app servers and a second proxy join by inventory, in one
 site.yml run, while a client keeps requesting the site: no request fails, and every app server serves.
 
-The site has its own database and bucket on the lab's PostgreSQL and S3 server and its own DNS name; its
-servers, database and name are removed afterwards, whatever happens."""
+The site has its own database and bucket on the lab's PostgreSQL and S3 server and its own DNS name (own_site.py);
+test_releases.py releases on it once grown. Its servers, database and name are removed at the end of the session,
+whatever happens."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
-import ssl
-import urllib.error
-import urllib.request
-from pathlib import Path
 
-import dns.update
 import pytest
-import yaml
 
-from conftest import PROJECT, dns_update, fresh_lab_servers, open_ports, remove_lab_servers, run_playbook, server
+from conftest import fresh_lab_servers, open_ports, run_playbook, server
+from own_site import GROWN_APPS, GROWN_PROXY, SITE, SOLO
 
 
 pytestmark = pytest.mark.changes_lab
 
-SITE = "small.djangoops.test"
-DATABASE = "small"
-BUCKET = "small-static"
 NEXT, BROKEN = "1.1.0", "1.2.0"
-
-
-@dataclasses.dataclass(frozen=True)
-class NewServer:
-    name: str
-    number: int  # the last byte of each of its addresses
-
-    @property
-    def public(self) -> str:
-        return f"198.51.100.{self.number}"
-
-    def inventory(self) -> dict:
-        return {"ansible_host": self.public, "private_address": f"10.87.0.{self.number}",
-                "public_ipv6": f"2001:db8:100::{self.number}", "private_ipv6": f"fd00:87::{self.number}"}
-
-
-SOLO = NewServer("solo", 15)
-GROWN_APPS = [NewServer("solo-app2", 16), NewServer("solo-app3", 17)]
-GROWN_PROXY = NewServer("solo-proxy2", 18)
-EVERY_SERVER = [SOLO, *GROWN_APPS, GROWN_PROXY]
-
-
-class SmallSite:
-    """The second site's inventory (a directory: the lab's group_vars, and this site's own on top), as a
-    user grows it: one host first, then more."""
-
-    def __init__(self, lab, folder: Path) -> None:
-        self.lab, self.folder = lab, folder
-        (folder / "group_vars").mkdir(parents=True)
-        for name in ("all", "lab_servers.yml"):
-            (folder / "group_vars" / name).symlink_to(PROJECT / "inventories" / "lab" / "group_vars" / name)
-
-    def write(self, apps: list[NewServer], proxies: list[NewServer], release: str) -> tuple[str, ...]:
-        site = {"site_server_names": [SITE], "certbot_email": f"admin@{SITE}", "django_app_admin_email": f"admin@{SITE}",
-                "django_app_database_name": DATABASE, "django_app_static_bucket_name": BUCKET, "lab_app_version": release}
-        # The group of every server of this site: its settings override the lab's group_vars/all.
-        (self.folder / "group_vars" / "small_site.yml").write_text(yaml.safe_dump(site))
-        hosts = {server.name: server.inventory() for server in {*apps, *proxies}}
-        inventory = {"all": {"children": {
-            "lab_servers": {"children": {"django_app": {}, "nginx_proxy": {}}},
-            "small_site": {"children": {"django_app": {}, "nginx_proxy": {}}},
-            "django_app": {"hosts": {server.name: hosts[server.name] for server in apps}},
-            "nginx_proxy": {"hosts": {server.name: hosts[server.name] for server in proxies}},
-        }}}
-        (self.folder / "hosts.yml").write_text(yaml.safe_dump(inventory))
-        return (str(self.folder),)
-
-
-def _point_site_at(lab, servers: list[NewServer]) -> None:
-    def build(update: dns.update.UpdateMessage) -> None:
-        update.delete(f"{SITE}.")
-        for new in servers:
-            update.add(f"{SITE}.", 60, "A", new.public)
-            update.add(f"{SITE}.", 60, "AAAA", new.inventory()["public_ipv6"])
-
-    dns_update(lab, build)
-
-
-def _create_bucket(lab) -> None:
-    """The site's own bucket, readable by anyone (as tests/lab/up.yml makes the lab's)."""
-    context = ssl.create_default_context(cafile=str(lab.state_dir / "pki" / "lab-ca.pem"))
-    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
-                                                     "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}
-    for url, body in ((f"{lab.s3_endpoint}/{BUCKET}", None), (f"{lab.s3_endpoint}/{BUCKET}?policy", json.dumps(policy).encode())):
-        try:
-            # A JSON body (urllib's default type, a form, would leave moto an empty policy).
-            request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": "application/json"})
-            urllib.request.urlopen(request, context=context, timeout=10)
-        except urllib.error.HTTPError as error:
-            assert error.code == 409, (url, error)  # the bucket is there already (an earlier run)
-
-
-def _postgres(sql: str) -> None:
-    server("postgres").check_output("su postgres -c %s", f'psql -v ON_ERROR_STOP=1 -c "{sql}"')
-
-
-@pytest.fixture(scope="module")
-def small_site(lab, tmp_path_factory):
-    site = SmallSite(lab, tmp_path_factory.mktemp("small-site"))
-    _postgres(f"DROP DATABASE IF EXISTS {DATABASE}")
-    _postgres(f"CREATE DATABASE {DATABASE} OWNER {lab.all_vars['django_app_database_user']}")
-    _create_bucket(lab)
-    _point_site_at(lab, [SOLO])
-    try:
-        yield site
-    finally:
-        remove_lab_servers([new.name for new in EVERY_SERVER])
-        dns_update(lab, lambda update: update.delete(f"{SITE}."))
-        _postgres(f"DROP DATABASE IF EXISTS {DATABASE}")
 
 
 def _site_status(client, proxy: str) -> str:
@@ -141,6 +43,7 @@ def _load_counts(load: dict) -> dict:
 
 def test_one_host_for_everything_serves_deploys_without_a_failed_request_and_grows_by_inventory(small_site, client, lab):
     release = lab.all_vars["lab_app_version"]
+    small_site.grown = None  # started anew here
     solo_only = small_site.write([SOLO], [SOLO], release)
     fresh_lab_servers([SOLO.name], solo_only)
 
@@ -211,3 +114,4 @@ def test_one_host_for_everything_serves_deploys_without_a_failed_request_and_gro
         assert served == {SOLO.name, *(new.name for new in GROWN_APPS)}, (proxy.name, served)
     publics = [new.public for new in [SOLO, *GROWN_APPS]]
     assert open_ports(scanner, publics, "8000,8001") == dict.fromkeys(publics, [])
+    small_site.grown = grown  # converged as grown: the releases on this site start from it
