@@ -1,11 +1,19 @@
 # Copyright: djangoops.fleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The command lines of the release's one-off steps: Python scripts run by the app's own
-``manage.py shell -c`` (filter django_shell_command), the same way on every Django version."""
+``manage.py shell -c`` (filter django_shell_command), the same way on every Django version; the words of a
+management command a user asks for (playbooks/manage.yml, filter manage_words), and its output with the
+site's secrets masked (filter masked)."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import typing as t
+
+MASK = "********"
+# A management command's first word: a command name as Django's own and apps' commands are named.
+_COMMAND_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def shell_command(manage_command: t.Sequence[str], script: str | t.Sequence[str], name: str = "djangoops") -> list[str]:
@@ -28,3 +36,36 @@ def shell_command(manage_command: t.Sequence[str], script: str | t.Sequence[str]
         raise TypeError("the script must be Python source text or a list of them, not %s" % type(script).__name__)
     wrapper = 'exec(compile(%r, %r, "exec"), {"__name__": "__djangoops__"})' % (script, "<djangoops %s>" % name)
     return [*manage_command, "shell", "-c", wrapper]
+
+
+def command_words(value: t.Any, variable: str = "django_app_manage_args") -> list[str]:
+    """The words of a management command asked for as one text (split as a POSIX shell would, no shell
+    runs it) or as a list of words: the command's name first, then its arguments. Raises ValueError,
+    naming ``variable``, for anything else."""
+    if isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as error:
+            raise ValueError("%s: %s in %r; quote arguments as a shell would, or give a list of words" % (variable, error, value)) from error
+    elif isinstance(value, (list, tuple)) and all(isinstance(word, str) for word in value):
+        words = list(value)
+    else:
+        raise ValueError("%s must be a management command, as text ('clearsessions') or a list of words"
+                         " (['createsuperuser', '--noinput']); got %r" % (variable, value))
+    if not words or not words[0].strip():
+        raise ValueError("%s is empty: give the management command to run, such as clearsessions" % variable)
+    if not _COMMAND_NAME.match(words[0]):
+        raise ValueError("%s must start with the name of a management command (such as clearsessions or migrate),"
+                         " not %r: manage.py runs it with the app's settings" % (variable, words[0]))
+    if any("\x00" in word for word in words):
+        raise ValueError("%s holds a NUL character" % variable)
+    return words
+
+
+def masked(text: str, secrets: t.Iterable[t.Any]) -> str:
+    """``text`` with every occurrence of each secret replaced by MASK, longest first (so that a secret
+    containing another is masked whole). Empty values mask nothing."""
+    values = sorted({str(secret) for secret in secrets if secret is not None and str(secret) != ""}, key=len, reverse=True)
+    for value in values:
+        text = text.replace(value, MASK)
+    return text

@@ -56,6 +56,7 @@ BUILTIN_CREDENTIAL_TYPES = {"Machine"}
 EXISTING_PLAYBOOKS = {
     "site.yml": "playbooks/site.yml", "renew.yml": "playbooks/renew.yml",
     "deploy.yml": "playbooks/deploy.yml", "rollback.yml": "playbooks/rollback.yml",
+    "manage.yml": "playbooks/manage.yml",
 }
 SECRET_LOOKING = re.compile(r"secret|passw|token|private_key|access_key|api_key|credential", re.IGNORECASE)
 # Plugin types that run inside the EE (the controller); modules run on the managed hosts.
@@ -138,6 +139,15 @@ def _role_options() -> dict[str, dict[str, t.Any]]:
     options: dict[str, dict[str, t.Any]] = {}
     for spec_file in ROLE_SPEC_FILES:
         options.update(_load(spec_file)["argument_specs"]["main"]["options"])
+    return options
+
+
+def _entry_point_options() -> dict[str, dict[str, t.Any]]:
+    """Every option of every entry point of every role, keyed by variable name."""
+    options: dict[str, dict[str, t.Any]] = {}
+    for spec_file in ROLE_SPEC_FILES:
+        for entry_point in _load(spec_file)["argument_specs"].values():
+            options.update(entry_point.get("options", {}))
     return options
 
 
@@ -375,7 +385,7 @@ def _roles_applied(playbook: pathlib.Path) -> set[str]:
 
 def test_job_templates_exist() -> None:
     names = {path.name for path in JOB_TEMPLATE_FILES}
-    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml"} <= names
+    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "manage.yml"} <= names
 
 
 @pytest.mark.parametrize("path", JOB_TEMPLATE_FILES, ids=_ids(JOB_TEMPLATE_FILES))
@@ -387,9 +397,16 @@ def test_job_template_is_valid_and_asks_nothing(path: pathlib.Path) -> None:
     assert (
         template.get("ask_variables_on_launch") is False
     ), f"{path.name}: set ask_variables_on_launch: false explicitly"
-    assert (
-        not template.get("survey_enabled") and "survey_spec" not in template
-    ), f"{path.name}: no surveys (they would carry passwords)"
+    # A survey may ask only for values that are no secret: options of the roles' entry points, not no_log, not
+    # secret-looking, asked as text (never a password field).
+    questions = (template.get("survey_spec") or {}).get("spec", [])
+    assert bool(template.get("survey_enabled")) == bool(questions), f"{path.name}: survey_enabled and survey_spec disagree"
+    options = _entry_point_options()
+    for question in questions:
+        variable = question["variable"]
+        assert variable in options and not options[variable].get("no_log") and not SECRET_LOOKING.search(variable), (
+            f"{path.name}: the survey asks for {variable}, which is not a non-secret role option (they would carry passwords)")
+        assert question["type"] in ("text", "textarea", "multiplechoice", "integer"), f"{path.name}: {variable} asked as {question['type']}"
     assert (
         template.get("job_slice_count", 1) == 1
     ), f"{path.name}: slicing splits the inventory the preflight play checks"

@@ -37,7 +37,7 @@ def _bodies() -> list[tuple[str, str]]:
 
 
 def test_playbooks_are_found() -> None:
-    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "preflight.yml", "release.yml"} <= {
+    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "preflight.yml", "release.yml", "manage.yml"} <= {
         path.name for path in PLAYBOOKS.glob("*.yml")}
 
 
@@ -64,7 +64,7 @@ def test_the_release_is_imported_not_copied(playbook: str, imported: list[str]) 
         body in release_plays for where, body in _bodies() if not where.startswith("release.yml"))
 
 
-@pytest.mark.parametrize("playbook", ["site.yml", "deploy.yml"])
+@pytest.mark.parametrize("playbook", ["site.yml", "deploy.yml", "manage.yml"])
 def test_the_fleet_lock_is_taken_right_after_the_preflight_and_released_last(playbook: str) -> None:
     imports = _imports(playbook)
     assert imports[:2] == ["preflight.yml", "lock.yml"] and imports[-1] == "unlock.yml"
@@ -108,3 +108,12 @@ def test_plays_target_the_fleet_groups(path: pathlib.Path) -> None:
             continue
         assert hosts == "all" or hosts.lstrip().startswith(("djangoops_fleet_app_servers", "djangoops_fleet_proxies")), (
             path.name, play.get("name"), hosts)
+
+
+def test_manage_checks_its_command_before_any_host_is_contacted() -> None:
+    """The command of manage.yml is checked by a play that runs before the preflight, with no module."""
+    plays = yaml.safe_load((PLAYBOOKS / "manage.yml").read_text())
+    first = plays[0]
+    assert plays[1].get("ansible.builtin.import_playbook") == "preflight.yml"
+    assert first["gather_facts"] is False and [list(task)[1] for task in first["tasks"]] == ["ansible.builtin.assert"]
+    assert "djangoops.fleet.manage_words('django_app_manage_args')" in first["tasks"][0]["ansible.builtin.assert"]["that"]

@@ -92,3 +92,41 @@ def test_several_scripts_run_one_after_the_other_in_one_namespace(capsys):
     argv = _manage.shell_command(["python"], ["import json\nSEEN = 1", "print(json.dumps(SEEN + 1))"])
     run_as_shell_would(shell_like_django_3_1, argv)
     assert capsys.readouterr().out == "2\n"
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("clearsessions", ["clearsessions"]),
+    ("createsuperuser --noinput --username 'ada lovelace'", ["createsuperuser", "--noinput", "--username", "ada lovelace"]),
+    (["shell", "-c", "print(1); print(2)"], ["shell", "-c", "print(1); print(2)"]),
+    ("  check --deploy  ", ["check", "--deploy"]),
+    ("polls_fix-votes", ["polls_fix-votes"]),
+])
+def test_a_management_command_becomes_its_words(value, words):
+    assert _manage.command_words(value) == words
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("", "is empty"),
+    ("   ", "is empty"),
+    ([], "is empty"),
+    ("--settings=x check", "must start with the name of a management command"),
+    ("/bin/sh -c id", "must start with the name of a management command"),
+    ("manage.py check", "must start with the name of a management command"),
+    ("check 'unclosed", "No closing quotation"),
+    ({"command": "check"}, "must be a management command"),
+    (["check", 3], "must be a management command"),
+    (None, "must be a management command"),
+])
+def test_a_bad_management_command_is_named_with_its_variable(value, says):
+    with pytest.raises(ValueError, match="^command") as raised:
+        _manage.command_words(value, "command")
+    assert says in str(raised.value)
+
+
+def test_masked_replaces_every_secret_longest_first():
+    text = "db=hunter22 key=hunter2 again hunter22"
+    assert _manage.masked(text, ["hunter2", "hunter22"]) == "db=******** key=******** again ********"
+
+
+def test_masked_leaves_text_without_secrets_and_ignores_empty_values():
+    assert _manage.masked("nothing to hide", ["", None, "absent"]) == "nothing to hide"
