@@ -53,7 +53,7 @@ def command_words(value: t.Any, variable: str = "django_app_manage_args") -> lis
         raise ValueError("%s must be a management command, as text ('clearsessions') or a list of words"
                          " (['createsuperuser', '--noinput']); got %r" % (variable, value))
     if not words or not words[0].strip():
-        raise ValueError("%s is empty: give the management command to run, such as clearsessions" % variable)
+        raise ValueError("%s is empty: give the management command to run, such as clearsessions (-e %s=clearsessions)" % (variable, variable))
     if not _COMMAND_NAME.match(words[0]):
         raise ValueError("%s must start with the name of a management command (such as clearsessions or migrate),"
                          " not %r: manage.py runs it with the app's settings" % (variable, words[0]))

@@ -78,7 +78,7 @@ def test_a_failing_command_fails_the_run_with_its_output(site):
 
 
 @pytest.mark.parametrize(("extra", "says"), [
-    ("{}", "Give the management command to run: -e django_app_manage_args=clearsessions"),
+    ("{}", "django_app_manage_args is empty: give the management command to run, such as clearsessions (-e django_app_manage_args=clearsessions)"),
     ('{"django_app_manage_args": "--settings=other check"}',
      "django_app_manage_args must start with the name of a management command (such as clearsessions or migrate), not '--settings=other'"),
     ('{"django_app_manage_args": {"command": "check"}}', "django_app_manage_args must be a management command"),
