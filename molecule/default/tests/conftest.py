@@ -389,6 +389,13 @@ def small_site(lab, tmp_path_factory):
         site.remove()
 
 
+@pytest.fixture(scope="module")
+def site(small_site) -> Lab:
+    """The grown second site, for the checks that run on it (test_releases.py, test_manage.py): converged here
+    when no check left it so."""
+    return small_site.grown_site()
+
+
 class Client:
     """The lab's outside client on the public network; commands run in its container."""
 

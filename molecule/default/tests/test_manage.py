@@ -21,12 +21,6 @@ LOCK = "/var/lib/djangoops/fleet.lock"  # site_lock_path on site_lock_host, the 
 ONE_OFF = "TASK [djangoops.fleet.django_app : Run in a one-off container | manage]"
 
 
-@pytest.fixture(scope="module")
-def site(small_site):
-    """The grown second site (converged here when no check left it so)."""
-    return small_site.grown_site()
-
-
 def _manage(site, *args: str):
     return run_playbook("playbooks/manage.yml", *args, inventories=site.inventories)
 

@@ -29,12 +29,6 @@ NEXT_MIGRATION = "0002_question_pub_date_index"  # tests/lab/images/polls-next
 
 
 @pytest.fixture(scope="module")
-def site(small_site):
-    """The grown second site (converged here when no check left it so)."""
-    return small_site.grown_site()
-
-
-@pytest.fixture(scope="module")
 def site_client(site) -> Client:
     return Client(site)
 
