@@ -531,6 +531,27 @@ BAD_CASES = {
     "nginx_proxy-empty-server-names": Bad(
         "nginx_proxy", {"nginx_proxy_server_names": []},
         "nginx_proxy_server_names must list DNS names", "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    # Maintenance mode (issue 22): what Nginx's geo block and header get, and the page read on the controller.
+    "nginx_proxy-maintenance-allow-host-name": Bad(
+        "nginx_proxy", {"nginx_proxy_maintenance_allow": ["192.0.2.10", "office.example.com"]},
+        "nginx_proxy_maintenance_allow[1]: 'office.example.com' is not an IP address or network", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
+    "nginx_proxy-maintenance-allow-as-text": Bad(
+        "nginx_proxy", {"nginx_proxy_maintenance_allow": "192.0.2.10"},
+        "nginx_proxy_maintenance_allow must be a list of addresses or networks", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
+    "nginx_proxy-maintenance-retry-after-zero": Bad(
+        "nginx_proxy", {"nginx_proxy_maintenance_retry_after": 0},
+        "nginx_proxy_maintenance_retry_after must be a whole number of seconds above 0, such as 600 (got 0)",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-maintenance-page-missing": Bad(
+        "nginx_proxy", {"nginx_proxy_maintenance_page": "/nonexistent/maintenance.html"},
+        "nginx_proxy_maintenance_page '/nonexistent/maintenance.html' is not the absolute path of a file on the controller",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-maintenance-page-relative": Bad(
+        "nginx_proxy", {"nginx_proxy_maintenance_page": "inventory.yml"},
+        "nginx_proxy_maintenance_page 'inventory.yml' is not the absolute path", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
 }
 
 # Good input as strings, as INI group vars and `-e name=value` deliver it: the spec converts the
@@ -619,6 +640,16 @@ def test_good_input_passes_validation(validation: Validation, role: str) -> None
     run = validation.run(role, GOOD[role])
     assert run.returncode == 0, run.output
     assert run.recap == GOOD_RECAP[role], run.output
+
+
+def test_maintenance_settings_that_nginx_takes_pass_validation(validation: Validation) -> None:
+    run = validation.run("nginx_proxy", _with("nginx_proxy", {
+        "nginx_proxy_maintenance_allow": ["192.0.2.10", "198.51.100.0/24", "2001:db8:42::/48"],
+        "nginx_proxy_maintenance_retry_after": "120",  # as `-e name=value` gives it
+        "nginx_proxy_maintenance_page": str(validation.inventory),  # any file on the controller
+    }))
+    assert run.returncode == 0, run.output
+    assert run.recap == GOOD_RECAP["nginx_proxy"], run.output
 
 
 def test_an_absolute_static_ca_bundle_that_is_a_file_passes_validation(validation: Validation) -> None:

@@ -40,10 +40,16 @@ ROLE_DIR = CHECKOUT / "roles" / "nginx_proxy"
 RENDER_DIR = pathlib.Path(tempfile.mkdtemp(prefix="djangoops-nginx-proxy-templates-"))
 atexit.register(shutil.rmtree, RENDER_DIR, ignore_errors=True)
 
-FILES = ("nginx.conf", "tls.conf", "conf.d/00-default.conf", "conf.d/10-site.conf")
+NGINX_FILES = ("nginx.conf", "tls.conf", "conf.d/00-default.conf", "conf.d/10-site.conf")
+PAGE = "maintenance/page.html"
+FILES = (*NGINX_FILES, PAGE)
 NAME = "www.example.com"
 # Not in sorted order, so "the first name" cannot be met by sorting.
 TWO_NAMES = ["www.example.org", "example.org"]
+
+# A user's maintenance page, on the controller; written before the rendering. Jinja in it stays as it is.
+USER_PAGE = RENDER_DIR / "our-maintenance.html"
+USER_PAGE_TEXT = '<!DOCTYPE html>\n<html><body><h1>Back at {{ five }}</h1><img src="data:image/gif;base64,R0lGOD"></body></html>\n'
 
 # Case name -> include parameters (role variables) for that rendering.
 CASES: dict[str, dict[str, t.Any]] = {
@@ -79,6 +85,13 @@ CASES: dict[str, dict[str, t.Any]] = {
         "nginx_proxy_acme_issuer": "192.0.2.8",
         "nginx_proxy_acme_peers": ["localhost", "192.0.2.7", "192.0.2.8"],
     },
+    "maintenance": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_maintenance_allow": ["192.0.2.10", "198.51.100.0/24", "2001:db8:42::/48"],
+        "nginx_proxy_maintenance_retry_after": 120,
+        "nginx_proxy_maintenance_page": str(USER_PAGE),
+        "nginx_proxy_hsts_include_subdomains": True,
+    },
 }
 
 # Mozilla "intermediate" (guidelines 5.7) minus the three DHE-RSA suites: ECDHE key exchange,
@@ -91,11 +104,12 @@ INTERMEDIATE_CIPHERS = {
 ACME_LOCATION = ["^~", "/.well-known/acme-challenge/"]
 
 RENDER_TASKS = """\
-- name: Create the case directory
+- name: Create the case directories
   ansible.builtin.file:
-    path: "{{ case_dir }}/conf.d"
+    path: "{{ case_dir }}/{{ item }}"
     state: directory
     mode: "0755"
+  loop: [conf.d, maintenance]
 
 - name: Render the role's templates
   ansible.builtin.template:
@@ -237,6 +251,7 @@ def _render(tmp: pathlib.Path, out: pathlib.Path, env: dict[str, str], ansible_p
     """Render every case into ``out`` with one ansible-playbook run, and check that run."""
     render_tasks = tmp / "render.yml"
     render_tasks.write_text(RENDER_TASKS)
+    USER_PAGE.write_text(USER_PAGE_TEXT, encoding="utf-8")
     playbook = tmp / "playbook.yml"
     playbook.write_text(json.dumps(_playbook(out, render_tasks), indent=2))  # JSON is YAML
     process = subprocess.run(
@@ -262,7 +277,7 @@ def rendered(isolated_ansible_env, ansible_playbook: pathlib.Path) -> dict[str, 
     result = {}
     for case in CASES:
         raw = {file: (out / case / file).read_text(encoding="utf-8") for file in FILES}
-        result[case] = Rendered(raw, {file: parse(text) for file, text in raw.items()})
+        result[case] = Rendered(raw, {file: parse(raw[file]) for file in NGINX_FILES})
     return result
 
 
@@ -280,7 +295,7 @@ def test_every_listed_template_is_rendered() -> None:
 @pytest.mark.parametrize("file", FILES)
 def test_starts_with_managed_comment(rendered: dict[str, Rendered], case: str, file: str) -> None:
     first_line = rendered[case].raw[file].splitlines()[0]
-    assert first_line.startswith("#"), first_line
+    assert first_line.startswith("<!--" if file == PAGE else "#"), first_line
 
 
 def test_intermediate_tls(rendered: dict[str, Rendered]) -> None:
@@ -458,3 +473,106 @@ def test_each_proxy_asks_the_others_issuer_first_for_missing_challenges(
     # Only the plain-HTTP server forwards: the CA never validates over HTTPS.
     if https is not None:
         assert not [d for d in find(https, "location") if d.args == ["@acme_peers"]]
+
+
+# --- Maintenance mode ----------------------------------------------------------------------------
+
+FLAG = "/etc/nginx/djangoops/maintenance/on"
+MAINTENANCE_URI = "/.djangoops/maintenance.html"
+
+
+def _geo(case: Rendered) -> dict[str, str]:
+    (geo,) = [d for d in find(case.tree["conf.d/10-site.conf"], "geo")]
+    assert geo.args == ["$djangoops_maintenance_exempt"]
+    return {d.name: " ".join(d.args) for d in t.cast(list, geo.block)}
+
+
+def _ifs(block: list[Directive]) -> list[tuple[list[str], list[tuple[str, list[str]]]]]:
+    return [(d.args, [(inner.name, inner.args) for inner in t.cast(list, d.block)]) for d in find(block, "if")]
+
+
+def test_the_flag_file_is_never_rendered() -> None:
+    """A converge copies the rendered candidate over the live directory: the flag must not be part of it."""
+    import yaml
+
+    with (ROLE_DIR / "vars" / "main.yml").open(encoding="utf-8") as handle:
+        role_vars = yaml.safe_load(handle)
+    assert role_vars["__nginx_proxy_maintenance_flag"] == "maintenance/on"
+    assert role_vars["__nginx_proxy_maintenance_flag"] not in role_vars["__nginx_proxy_templates"]
+    assert not (ROLE_DIR / "templates" / "maintenance" / "on.j2").exists()
+
+
+@pytest.mark.parametrize(("case", "exempt"), [
+    ("default", {"default": "0"}),
+    ("maintenance", {"default": "0", "192.0.2.10": "1", "198.51.100.0/24": "1", "2001:db8:42::/48": "1"}),
+])
+def test_the_allowed_addresses_are_exempt(rendered: dict[str, Rendered], case: str, exempt: dict[str, str]) -> None:
+    assert _geo(rendered[case]) == exempt
+
+
+@pytest.mark.parametrize(("case", "retry_after", "hsts"), [
+    ("default", "600", "max-age=31536000"),
+    ("maintenance", "120", "max-age=31536000; includeSubDomains"),
+])
+def test_maintenance_answers_503_with_retry_after_and_the_page(
+        rendered: dict[str, Rendered], case: str, retry_after: str, hsts: str) -> None:
+    _http, https = rendered[case].site()
+    assert https is not None
+    # On while the flag file exists, unless the client is exempt; decided in the server, for every request.
+    assert args_of(https, "set") == [["$djangoops_maintenance", ""]]
+    assert _ifs(https) == [
+        (["(-f", FLAG + ")"], [("set", ["$djangoops_maintenance", "on"])]),
+        (["($djangoops_maintenance_exempt)"], [("set", ["$djangoops_maintenance", ""])]),
+    ]
+    # The app's location answers 503 then, and the 503 is the maintenance page.
+    proxied = location(https, "/")
+    assert _ifs(proxied) == [(["($djangoops_maintenance)"], [("return", ["503"])])]
+    assert only(proxied, "error_page") == ["503", MAINTENANCE_URI]
+    assert only(proxied, "proxy_pass") == ["http://django"]
+    # The page: only by that internal redirect (an outside request for it gets 404), from the rendered file.
+    page = location(https, "=", MAINTENANCE_URI)
+    assert only(page, "internal") == []
+    assert only(page, "alias") == ["/etc/nginx/djangoops/maintenance/page.html"]
+    assert only(page, "default_type") == ["text/html; charset=utf-8"]
+    (types,) = find(page, "types")
+    assert types.block == []  # .html is not looked up: the type above, whatever the file is called
+    assert not _ifs(page) and not args_of(page, "return") and not args_of(page, "error_page")
+    # add_header there replaces the server's: the security headers are repeated, with the same values.
+    assert headers(page, "add_header") == {
+        "Retry-After": [retry_after, "always"],
+        "Cache-Control": ["no-store", "always"],
+        **headers(https, "add_header"),
+    }
+    assert headers(https, "add_header")["Strict-Transport-Security"] == [hsts, "always"]
+
+
+@pytest.mark.parametrize("case", ["default", "maintenance"])
+def test_acme_challenges_and_the_redirect_are_not_in_maintenance(rendered: dict[str, Rendered], case: str) -> None:
+    http, https = rendered[case].site()
+    assert https is not None
+    # Plain HTTP: no maintenance at all (the CA validates there; everything else is redirected to HTTPS).
+    assert not [str(d) for d in walk(http) if "maintenance" in str(d) or d.name in ("if", "set", "error_page")]
+    assert only(location(http, "/"), "return") == ["301", "https://$host$request_uri"]
+    assert only(location(http, *ACME_LOCATION), "root") == ["/var/www/html"]
+    # Over HTTPS the challenge location has no 503 either (it is not the app's location).
+    acme = location(https, *ACME_LOCATION)
+    assert not _ifs(acme) and not args_of(acme, "error_page")
+
+
+def test_without_certificate_there_is_no_maintenance_mode(rendered: dict[str, Rendered]) -> None:
+    site = rendered["no_tls"].raw["conf.d/10-site.conf"]
+    assert "djangoops_maintenance" not in site and "maintenance/on" not in site
+
+
+def test_the_default_page_is_self_contained(rendered: dict[str, Rendered]) -> None:
+    page = rendered["default"].raw[PAGE]
+    assert "<!DOCTYPE html>" in page and "<title>Down for maintenance</title>" in page
+    assert '<meta charset="utf-8">' in page
+    # Every other request answers 503: nothing may be loaded from the site or elsewhere.
+    assert not re.search(r"\b(src|href)=|@import|url\(|https?://", page), page
+
+
+def test_the_users_page_is_served_as_written(rendered: dict[str, Rendered]) -> None:
+    page = rendered["maintenance"].raw[PAGE]
+    # After the managed comment, the file as it is: no Jinja rendered in it, no newline lost.
+    assert page.endswith("-->\n" + USER_PAGE_TEXT), page
