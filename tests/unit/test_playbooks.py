@@ -37,8 +37,8 @@ def _bodies() -> list[tuple[str, str]]:
 
 
 def test_playbooks_are_found() -> None:
-    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "preflight.yml", "release.yml", "manage.yml"} <= {
-        path.name for path in PLAYBOOKS.glob("*.yml")}
+    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "preflight.yml", "release.yml", "manage.yml",
+            "maintenance.yml"} <= {path.name for path in PLAYBOOKS.glob("*.yml")}
 
 
 def test_no_play_is_defined_twice() -> None:
@@ -83,6 +83,63 @@ def test_renew_takes_the_lock_after_its_checks_and_releases_it_after_renewing() 
     assert [task["ansible.builtin.include_role"]["tasks_from"] for task in tasks[released + 1:]] == ["served"]
 
 
+# Playbooks that are parts of others, never run alone.
+PARTS = {"preflight.yml", "lock.yml", "unlock.yml", "release.yml", "rotation.yml"}
+
+
+def _entry_playbooks() -> list[str]:
+    """The playbooks users run: all but the parts."""
+    imported = {name for path in PLAYBOOKS.glob("*.yml") for name in _imports(path.name)}
+    assert PARTS <= imported, "parts no playbook imports: %s" % sorted(PARTS - imported)
+    return sorted(path.name for path in PLAYBOOKS.glob("*.yml") if path.name not in PARTS)
+
+
+def _takes_the_lock(name: str) -> bool:
+    """Whether a playbook takes the fleet lock: imports lock.yml (itself or through a playbook it imports), or
+    includes the site role's lock with site_lock_state present."""
+    if any(imported == "lock.yml" or _takes_the_lock(imported) for imported in _imports(name)):
+        return True
+    return any(task.get("ansible.builtin.include_role", {}).get("tasks_from") == "lock"
+               and task.get("vars", {}).get("site_lock_state") == "present"
+               for play in _plays(name) for section in ("pre_tasks", "tasks", "post_tasks") for task in play.get(section, []))
+
+
+# Entry playbooks that change the fleet without waiting for the fleet lock, each with the reason: an exemption
+# is written here, never the silent result of a play that forgot the lock.
+WITHOUT_THE_LOCK = {
+    # Switched on while a long deploy or migration holds the lock (its main use); the flag file it writes is
+    # written atomically and by no other playbook (site.yml's configuration copy never deletes it).
+    "maintenance.yml": "maintenance mode must not wait for the run it is switched on for",
+}
+
+
+def test_every_entry_playbook_takes_the_fleet_lock_or_says_why_not() -> None:
+    entries = _entry_playbooks()
+    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "manage.yml", "maintenance.yml"} <= set(entries), entries
+    assert [name for name in entries if not _takes_the_lock(name) and name not in WITHOUT_THE_LOCK] == []
+    # And the list is not stale: an exempted playbook that took the lock after all would wait behind a deploy.
+    assert [name for name in WITHOUT_THE_LOCK if _takes_the_lock(name)] == []
+
+
+def test_maintenance_checks_its_state_first_then_switches_the_proxies_only() -> None:
+    """The wanted state is checked by the first task of the run, on the controller, before any host is contacted;
+    the proxies are then checked and switched, with no lock, no preflight of the app servers."""
+    plays = _plays("maintenance.yml")
+    first = plays[0]
+    assert _hosts(first) == "all" and first["gather_facts"] is False and first["any_errors_fatal"] is True
+    (check,) = first["pre_tasks"]
+    assert list(check)[1] == "ansible.builtin.assert" and check["run_once"] is True
+    assert [role["role"] for role in first["roles"]] == ["djangoops.fleet.site"]
+    assert [module for task in first["tasks"] for module in task if module.startswith("ansible.builtin.")] == [
+        "ansible.builtin.assert"]
+    (switch,) = plays[1:]
+    assert switch["hosts"] == "djangoops_fleet_proxies" and switch["any_errors_fatal"] is True
+    assert [task["ansible.builtin.include_role"] for task in switch["tasks"]] == [
+        {"name": "djangoops.fleet.nginx_proxy", "tasks_from": "validate"},
+        {"name": "djangoops.fleet.nginx_proxy", "tasks_from": "maintenance"},
+    ]
+
+
 # `all` as the first play of each entry playbook writes it: through a filter and a test, so that
 # ansible-playbook loads Ansible's Jinja plugins once, for every task's (forked) worker process.
 ALL_THROUGH_PLUGINS = "{{ ['all'] | select('string') | first }}"
@@ -93,7 +150,7 @@ def _hosts(play: dict) -> t.Any:
     return "all" if hosts == ALL_THROUGH_PLUGINS else hosts
 
 
-@pytest.mark.parametrize("name", ["preflight.yml", "renew.yml"])
+@pytest.mark.parametrize("name", ["preflight.yml", "renew.yml", "manage.yml", "maintenance.yml"])
 def test_the_first_play_loads_the_jinja_plugins_before_any_task(name: str) -> None:
     assert _plays(name)[0]["hosts"] == ALL_THROUGH_PLUGINS
 
