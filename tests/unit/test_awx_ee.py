@@ -56,7 +56,7 @@ BUILTIN_CREDENTIAL_TYPES = {"Machine"}
 EXISTING_PLAYBOOKS = {
     "site.yml": "playbooks/site.yml", "renew.yml": "playbooks/renew.yml",
     "deploy.yml": "playbooks/deploy.yml", "rollback.yml": "playbooks/rollback.yml",
-    "manage.yml": "playbooks/manage.yml",
+    "manage.yml": "playbooks/manage.yml", "maintenance.yml": "playbooks/maintenance.yml",
 }
 SECRET_LOOKING = re.compile(r"secret|passw|token|private_key|access_key|api_key|credential", re.IGNORECASE)
 # Plugin types that run inside the EE (the controller); modules run on the managed hosts.
@@ -385,7 +385,7 @@ def _roles_applied(playbook: pathlib.Path) -> set[str]:
 
 def test_job_templates_exist() -> None:
     names = {path.name for path in JOB_TEMPLATE_FILES}
-    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "manage.yml"} <= names
+    assert {"site.yml", "deploy.yml", "rollback.yml", "renew.yml", "manage.yml", "maintenance.yml"} <= names
 
 
 @pytest.mark.parametrize("path", JOB_TEMPLATE_FILES, ids=_ids(JOB_TEMPLATE_FILES))
