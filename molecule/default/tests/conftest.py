@@ -34,12 +34,13 @@ LAB_DIR = Path(os.environ.get("DJANGOOPS_LAB_DIR", PROJECT / ".lab"))
 # fleet lock: own_site.py), while the main sequence runs the checks that mostly wait (renewal timers, reboots);
 # the checks that compare the main site before and after their runs, while the main sequence only reads it (its
 # `readonly` checks); then the releases and the management commands on the grown second site, while the main
-# sequence changes its own site again. The second site asks the CAs for its certificate only while it is started and grown, before the main
-# sequence's checks that count what the CAs handled. Both lanes together use the machine's 2 cores better than
+# sequence changes its own site again. The second site asks the CAs for its certificates only while it is started and grown, and
+# renewed once in maintenance mode right after (test_maintenance.py), before the main sequence's checks that count what the
+# CAs handled (test_certificates.py counts every request, whatever the name, around a site.yml run). Both lanes together use the machine's 2 cores better than
 # one. DJANGOOPS_LAB_LANES=1 (or --lab-shuffle) keeps all in one sequence.
-OWN_SITE_CHECKS = ("test_start_small.py", "test_releases.py", "test_manage.py")
+OWN_SITE_CHECKS = ("test_start_small.py", "test_maintenance.py", "test_releases.py", "test_manage.py")
 MAIN_SITE_READERS = ("test_preflight.py",)
-LANE_ORDER = ("test_start_small.py", "test_preflight.py", "test_releases.py", "test_manage.py")
+LANE_ORDER = ("test_start_small.py", "test_maintenance.py", "test_preflight.py", "test_releases.py", "test_manage.py")
 LANE = os.environ.get("DJANGOOPS_LAB_LANE", "")  # "" in the main sequence, "second" in the second lane
 # Written by the main sequence when it only reads the main site from then on until the second lane's readers are done.
 MAIN_READS_ONLY = LAB_DIR / "lane-main-reads-only"
@@ -391,7 +392,7 @@ def small_site(lab, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def site(small_site) -> Lab:
-    """The grown second site, for the checks that run on it (test_releases.py, test_manage.py): converged here
+    """The grown second site, for the checks that run on it (test_maintenance.py, test_releases.py, test_manage.py): converged here
     when no check left it so."""
     return small_site.grown_site()
 

@@ -2,8 +2,8 @@
 PostgreSQL and S3 server, its own DNS name and fleet lock (its first proxy), the lab's group_vars otherwise.
 
 test_start_small.py starts it on one host and grows it by inventory to three app servers (one of them also the
-first proxy) and two proxies; test_releases.py then releases on the grown site and test_manage.py runs management
-commands there (fixture `site`). All run in the second lane, beside the main sequence; whichever needs the grown
+first proxy) and two proxies; test_maintenance.py then switches maintenance mode on and off there, test_releases.py
+releases on the grown site and test_manage.py runs management commands there (fixture `site`). All run in the second lane, beside the main sequence; whichever needs the grown
 site first and finds none converges it. The session removes
 its servers, name and database at its end (the `small_site` fixture in conftest.py)."""
 
