@@ -4,6 +4,7 @@ The variable names are those of the tutorial's env file; README.md lists them.
 """
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,22 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W004",  # SECURE_HSTS_SECONDS
     "security.W008",  # SECURE_SSL_REDIRECT
 ]
+
+# Background tasks (mysite/celery.py, polls/tasks.py): off without a broker. The results go to the
+# same Redis unless CELERY_RESULT_BACKEND says otherwise; the scheduler (celery beat) sends a
+# heartbeat every CELERY_HEARTBEAT_SECONDS, naming the host it runs on.
+CELERY_BROKER_URL = optional("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = optional("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_SERIALIZER = "json"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {
+        "task": "polls.tasks.heartbeat",
+        "schedule": float(os.environ.get("CELERY_HEARTBEAT_SECONDS") or 60),
+        "args": (socket.gethostname(),),
+    },
+}
 
 LOGLEVEL = os.environ.get("DJANGO_LOGLEVEL", "info").upper()
 LOGGING = {

@@ -243,3 +243,34 @@ class SettingsTests(SimpleTestCase):
     def test_bucket_without_endpoint_raises(self) -> None:
         with self.assertRaisesMessage(ImproperlyConfigured, "STATIC_ENDPOINT_URL"):
             load_settings(DJANGO_SECRET_KEY="x", STATIC_BUCKET_NAME="polls-static")
+
+
+class TaskEndpointTests(TestCase):
+    def test_without_a_broker_the_endpoints_say_so(self) -> None:
+        with self.settings(CELERY_BROKER_URL=None):
+            response = self.client.post("/tasks/echo/", {"tag": "a"})
+            self.assertEqual(response.status_code, 503)
+            self.assertIn("CELERY_BROKER_URL", response.json()["error"])
+            self.assertEqual(self.client.get("/tasks/0f3e/").status_code, 503)
+
+    def test_a_queued_echo_answers_its_id_and_the_task_names_its_worker_and_release(self) -> None:
+        from polls.tasks import echo
+
+        with self.settings(CELERY_BROKER_URL="memory://"):
+            with mock.patch.object(echo, "delay", return_value=mock.Mock(id="abc")) as delay:
+                response = self.client.post("/tasks/echo/", {"tag": "first", "seconds": "0.5"})
+        self.assertEqual((response.status_code, response.json()), (202, {"id": "abc"}))
+        delay.assert_called_once_with("first", 0.5)
+        with mock.patch.dict(os.environ, {"APP_VERSION": "9.9.9"}):
+            done = echo.run("second", 0)
+        self.assertEqual(done, {"tag": "second", "worker": __import__("socket").gethostname(), "release": "9.9.9"})
+
+    def test_seconds_must_be_a_number(self) -> None:
+        with self.settings(CELERY_BROKER_URL="memory://"):
+            self.assertEqual(self.client.post("/tasks/echo/", {"seconds": "soon"}).status_code, 400)
+
+    def test_the_schedule_names_the_host_the_scheduler_runs_on(self) -> None:
+        settings = load_settings(DJANGO_SECRET_KEY="x", CELERY_BROKER_URL="redis://r:6379/1", CELERY_HEARTBEAT_SECONDS="2")
+        beat = settings.CELERY_BEAT_SCHEDULE["heartbeat"]
+        self.assertEqual((beat["schedule"], beat["args"]), (2.0, (__import__("socket").gethostname(),)))
+        self.assertEqual(settings.CELERY_RESULT_BACKEND, "redis://r:6379/1")

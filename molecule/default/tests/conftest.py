@@ -38,9 +38,10 @@ LAB_DIR = Path(os.environ.get("DJANGOOPS_LAB_DIR", PROJECT / ".lab"))
 # renewed once in maintenance mode right after (test_maintenance.py), before the main sequence's checks that count what the
 # CAs handled (test_certificates.py counts every request, whatever the name, around a site.yml run). Both lanes together use the machine's 2 cores better than
 # one. DJANGOOPS_LAB_LANES=1 (or --lab-shuffle) keeps all in one sequence.
-OWN_SITE_CHECKS = ("test_start_small.py", "test_maintenance.py", "test_releases.py", "test_manage.py")
+OWN_SITE_CHECKS = ("test_start_small.py", "test_maintenance.py", "test_releases.py", "test_manage.py", "test_processes.py")
 MAIN_SITE_READERS = ("test_preflight.py",)
-LANE_ORDER = ("test_start_small.py", "test_maintenance.py", "test_preflight.py", "test_releases.py", "test_manage.py")
+LANE_ORDER = ("test_start_small.py", "test_maintenance.py", "test_preflight.py", "test_releases.py", "test_manage.py",
+              "test_processes.py")
 LANE = os.environ.get("DJANGOOPS_LAB_LANE", "")  # "" in the main sequence, "second" in the second lane
 # Written by the main sequence when it only reads the main site from then on until the second lane's readers are done.
 MAIN_READS_ONLY = LAB_DIR / "lane-main-reads-only"

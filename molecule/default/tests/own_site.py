@@ -75,9 +75,11 @@ class SmallSite:
         dns_update(self.lab, lambda update: update.delete(f"{SITE}."))
         postgres(f"DROP DATABASE IF EXISTS {DATABASE}")
 
-    def write(self, apps: list[NewServer], proxies: list[NewServer], release: str) -> tuple[str, ...]:
+    def write(self, apps: list[NewServer], proxies: list[NewServer], release: str, settings: dict | None = None) -> tuple[str, ...]:
+        """The inventory of this site's servers, with ``settings`` on top of the site's own."""
         site = {"site_server_names": [SITE], "certbot_email": f"admin@{SITE}", "django_app_admin_email": f"admin@{SITE}",
-                "django_app_database_name": DATABASE, "django_app_static_bucket_name": BUCKET, "lab_app_version": release}
+                "django_app_database_name": DATABASE, "django_app_static_bucket_name": BUCKET, "lab_app_version": release,
+                **(settings or {})}
         # The group of every server of this site: its settings override the lab's group_vars/all.
         (self.folder / "group_vars" / "small_site.yml").write_text(yaml.safe_dump(site))
         hosts = {server.name: server.inventory() for server in {*apps, *proxies}}

@@ -440,6 +440,26 @@ BAD_CASES = {
         "django_app", {"django_app_extra_env": {"DJANGO_SECRET_KEY": "x" * 60}},
         "django_app_extra_env sets DJANGO_SECRET_KEY, which the role manages", "Check the django_app settings",
         None),
+    "django_app-secret-env-database-password": Bad(
+        "django_app", {"django_app_secret_env": {"DATABASE_PASSWORD": "x" * 20}},
+        "django_app_secret_env sets DATABASE_PASSWORD, which the role manages", "Check the django_app settings",
+        None),
+    "django_app-secret-env-also-extra": Bad(
+        "django_app", {"django_app_secret_env": {"BROKER_URL": "redis://:pw@r/0"}, "django_app_extra_env": {"BROKER_URL": "x"}},
+        "django_app_extra_env and django_app_secret_env both set BROKER_URL", "Check the django_app settings",
+        None),
+    "django_app-secret-env-newline": Bad(
+        "django_app", {"django_app_secret_env": {"API_KEY": "x\nDEBUG=True"}},
+        "django_app_secret_env API_KEY hold a newline", "Check the django_app settings",
+        None),
+    "django_app-processes-web": Bad(
+        "django_app", {"django_app_processes": [{"name": "web", "command": "gunicorn"}]},
+        "django_app_processes[0].name 'web' is the web's own", "Check the django_app settings",
+        None),
+    "django_app-processes-singleton-count": Bad(
+        "django_app", {"django_app_processes": [{"name": "beat", "command": "celery beat", "singleton": True, "count": 3}]},
+        "django_app_processes[0] (beat) is a singleton: it runs once on the whole site, so its count must be 1",
+        "Check the django_app settings", None),
     "django_app-extra-env-newline": Bad(
         "django_app", {"django_app_extra_env": {"SENTRY_DSN": "x\nDEBUG=True"}},
         "django_app_extra_env values[0]: holds a newline", "Check the django_app settings",
