@@ -53,9 +53,12 @@ def _public(site_client, proxy: str, *args: str) -> tuple[str, dict[str, str], s
     out = site_client.run(f"curl -sS -D - --max-time 10 --cacert /lab/pki/pebble-production-root.pem {' '.join(args)}"
                           f" --resolve {SITE}:443:{proxy} https://{SITE}/polls/")
     assert out.rc == 0, out.stderr
-    head, _, body = out.stdout.replace("\r\n", "\n").partition("\n\n")
+    head, body = (out.stdout.replace("\r\n", "\n").split("\n\n", 1) + [""])[:2]
     status = head.split("\n", 1)[0].split()[1]
-    headers = dict((name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in head.split("\n")[1:]))
+    headers = {}
+    for line in head.split("\n")[1:]:
+        name, value = (line.split(":", 1) + [""])[:2]
+        headers[name.strip().lower()] = value.strip()
     return status, headers, body
 
 

@@ -482,7 +482,7 @@ MAINTENANCE_URI = "/.djangoops/maintenance.html"
 
 
 def _geo(case: Rendered) -> dict[str, str]:
-    (geo,) = [d for d in find(case.tree["conf.d/10-site.conf"], "geo")]
+    (geo,) = list(find(case.tree["conf.d/10-site.conf"], "geo"))
     assert geo.args == ["$djangoops_maintenance_exempt"]
     return {d.name: " ".join(d.args) for d in t.cast(list, geo.block)}
 
