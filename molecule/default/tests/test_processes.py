@@ -1,7 +1,8 @@
 """The app's processes besides the web (django_app_processes) on the grown second site (own_site.py), in the
 second lane: Celery workers on every app server and a singleton scheduler (celery beat), from the release image,
 with the lab's Redis (Debian's package) as broker. Workers run a task queued through the web, before and after a
-deploy; a deploy stops a worker only once the task it runs is done; the scheduler runs on exactly one server, and
+deploy; a deploy stops a worker only once the task it runs is done; a rollback returns them with the web; the
+scheduler runs on exactly one server, and
 moves when that server leaves the app servers' group (still a proxy), then when the next one leaves the inventory
 altogether; kinds removed from the list leave no container behind."""
 
@@ -174,6 +175,20 @@ def test_a_deploy_lets_a_running_task_finish_and_the_workers_then_run_the_new_re
         assert all(image.endswith(f":{after}") for image in _containers(new.name).values()), _containers(new.name)
     fresh = tasks.result(tasks.queue("after"))
     assert fresh["state"] == "SUCCESS" and fresh["result"]["release"] == after, fresh
+    _scheduler_alone_on(SOLO.name)
+
+
+def test_a_rollback_returns_the_workers_and_the_scheduler_with_the_web(working, tasks):
+    after = _release_of(SOLO.name)
+    rolled = run_playbook("playbooks/rollback.yml", inventories=working.inventories)
+    assert rolled.returncode == 0, rolled.stdout[-8000:] + rolled.stderr
+    before = _release_of(SOLO.name)
+    assert before != after
+    for new in (SOLO, *GROWN_APPS):
+        running = _containers(new.name)
+        assert running and all(image.endswith(f":{before}") for image in running.values()), (new.name, running)
+    done = tasks.result(tasks.queue("rolled back"))
+    assert done["state"] == "SUCCESS" and done["result"]["release"] == before, done
     _scheduler_alone_on(SOLO.name)
 
 
