@@ -2,9 +2,8 @@
 second lane: Celery workers on every app server and a singleton scheduler (celery beat), from the release image,
 with the lab's Redis (Debian's package) as broker. Workers run a task queued through the web, before and after a
 deploy; a deploy stops a worker only once the task it runs is done; a rollback returns them with the web; the
-scheduler runs on exactly one server, and
-moves when that server leaves the app servers' group (still a proxy), then when the next one leaves the inventory
-altogether; kinds removed from the list leave no container behind."""
+scheduler runs on exactly one server, and moves when that server leaves the app servers' group (still a proxy),
+then when the next one leaves the inventory altogether; kinds removed from the list leave no container behind."""
 
 from __future__ import annotations
 
