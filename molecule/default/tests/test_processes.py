@@ -3,7 +3,8 @@ second lane: Celery workers on every app server and a singleton scheduler (celer
 with the lab's Redis (Debian's package) as broker. Workers run a task queued through the web, before and after a
 deploy; a deploy stops a worker only once the task it runs is done; a rollback returns them with the web; the
 scheduler runs on exactly one server, and moves when that server leaves the app servers' group (still a proxy),
-then when the next one leaves the inventory altogether; kinds removed from the list leave no container behind."""
+then when the next one leaves the inventory altogether; a kind whose command fails stops the deploy with its
+output; kinds removed from the list leave no container behind."""
 
 from __future__ import annotations
 
@@ -212,6 +213,18 @@ def test_the_scheduler_moves_when_its_server_leaves_the_group_then_the_inventory
     _scheduler_alone_on(GROWN_APPS[1].name)
     done = tasks.result(tasks.queue("moved"))
     assert done["state"] == "SUCCESS" and done["result"]["worker"] == f"{GROWN_APPS[1].name}-worker-1", done
+
+
+def test_a_kind_whose_command_fails_stops_the_deploy_with_its_output(working, small_site):
+    release = _release_of(GROWN_APPS[1].name)
+    typo = {"name": "typo", "command": "celery -A nosuchproject worker", "start_seconds": 4}
+    settings = dict(PROCESSES, django_app_processes=[*PROCESSES["django_app_processes"], typo])
+    inventories = small_site.write([SOLO, *GROWN_APPS], [SOLO, GROWN_PROXY], release, settings)
+    failed = run_playbook("playbooks/deploy.yml", inventories=inventories)
+    said = " ".join((failed.stdout + failed.stderr).split())
+    assert failed.returncode != 0, said[-3000:]
+    assert "polls-typo-1 of" in said and "stopped or restarted after its start" in said, said[-3000:]
+    assert "nosuchproject" in said, said[-3000:]  # its own output, which names the module it could not load
 
 
 def test_with_the_kinds_gone_from_the_inventory_no_process_container_is_left(working, small_site):
