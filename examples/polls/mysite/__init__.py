@@ -1,4 +1,3 @@
-# Loaded with Django, so that @shared_task binds to the example's Celery app.
-from mysite.celery import app as celery_app
-
-__all__ = ("celery_app",)
+# The Celery app (mysite/celery.py) is not imported here, as Celery's Django guide does: the web and the
+# one-off commands would pay for loading Celery at every start. `celery -A mysite` finds mysite.celery by
+# itself, and the task endpoints load it when first asked (mysite/tasks.py).

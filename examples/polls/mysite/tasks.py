@@ -3,14 +3,11 @@
 state and, once done, its result (which worker ran it, with which release). 503 when no broker is set.
 Unauthenticated, like the polls: the echo task does nothing but wait and answer."""
 
-from celery.result import AsyncResult
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-
-from mysite.celery import app
 
 
 def _no_broker() -> JsonResponse | None:
@@ -22,10 +19,11 @@ def _no_broker() -> JsonResponse | None:
 @csrf_exempt  # an API endpoint: no session, no form page to take a token from
 @require_POST
 def echo(request: HttpRequest) -> JsonResponse:
-    from polls.tasks import echo as echo_task
-
     if (unavailable := _no_broker()) is not None:
         return unavailable
+    from mysite.celery import app  # noqa: F401  (loaded first, so that the shared task binds to it)
+    from polls.tasks import echo as echo_task
+
     try:
         seconds = float(request.POST.get("seconds") or 0)
     except ValueError:
@@ -39,6 +37,10 @@ def echo(request: HttpRequest) -> JsonResponse:
 def result(request: HttpRequest, task_id: str) -> JsonResponse:
     if (unavailable := _no_broker()) is not None:
         return unavailable
+    from celery.result import AsyncResult
+
+    from mysite.celery import app
+
     found = AsyncResult(task_id, app=app)
     ready = found.ready()
     done = found.date_done if ready else None
