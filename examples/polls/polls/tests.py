@@ -246,6 +246,15 @@ class SettingsTests(SimpleTestCase):
 
 
 class TaskEndpointTests(TestCase):
+    def test_the_web_does_not_load_celery_until_a_task_endpoint_is_asked(self) -> None:
+        import subprocess
+        import sys
+
+        script = "import django, sys; django.setup(); import mysite.urls; print('celery' in sys.modules)"
+        loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                                env=dict(os.environ, DJANGO_SETTINGS_MODULE="mysite.settings"))
+        self.assertEqual(loaded.stdout.strip(), "False")
+
     def test_without_a_broker_the_endpoints_say_so(self) -> None:
         with self.settings(CELERY_BROKER_URL=None):
             response = self.client.post("/tasks/echo/", {"tag": "a"})
@@ -254,6 +263,7 @@ class TaskEndpointTests(TestCase):
             self.assertEqual(self.client.get("/tasks/0f3e/").status_code, 503)
 
     def test_a_queued_echo_answers_its_id_and_the_task_names_its_worker_and_release(self) -> None:
+        from mysite.celery import app  # noqa: F401  (as the endpoint does: the shared task binds to it)
         from polls.tasks import echo
 
         with self.settings(CELERY_BROKER_URL="memory://"):
