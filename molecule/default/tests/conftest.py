@@ -574,12 +574,24 @@ PLAYBOOK_RUNS: list[tuple[str, str, float, int]] = []
 RUNS_LOG = Path(os.environ.get("LAB_LOG_DIR", "/tmp/djangoops-lab-logs")) / (f"playbook-runs-{LANE}.tsv" if LANE else "playbook-runs.tsv")
 
 
+# And each check's phases as they end (wall clock, seconds, outcome): when each lane ran what, and what waited.
+CHECKS_LOG = RUNS_LOG.with_name(f"checks-{LANE}.tsv" if LANE else "checks.tsv")
+
+
 def _record_run(command: list[str], started: float, returncode: int) -> None:
     check = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].rsplit("/", 1)[-1]
     playbook = " ".join(arg.removeprefix(f"{PROJECT}/") for arg in command[1:] if not arg.startswith(str(PROJECT / "inventories")))
     PLAYBOOK_RUNS.append((check, playbook.replace("-i ", ""), time.monotonic() - started, returncode))
     with RUNS_LOG.open("a", encoding="utf-8") as runs_log:
-        runs_log.write("%.1f\t%d\t%s\t%s\n" % (PLAYBOOK_RUNS[-1][2], returncode, check, PLAYBOOK_RUNS[-1][1]))
+        fields = (PLAYBOOK_RUNS[-1][2], returncode, check, PLAYBOOK_RUNS[-1][1], time.strftime("%H:%M:%S"))
+        runs_log.write("%.1f\t%d\t%s\t%s\t%s\n" % fields)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.duration >= 1:
+        with CHECKS_LOG.open("a", encoding="utf-8") as checks_log:
+            fields = (time.strftime("%H:%M:%S"), report.duration, report.when, report.outcome, report.nodeid.rsplit("/", 1)[-1])
+            checks_log.write("%s\t%.1f\t%s\t%s\t%s\n" % fields)
 
 
 # A controller that resolves names with the lab's DNS server alone: the run sees its own /etc/resolv.conf
