@@ -58,9 +58,12 @@ def test_one_host_for_everything_serves_deploys_without_a_failed_request_and_gro
     assert f"server {SOLO.name}.{lab.all_vars['lab_private_zone']}:8000 " in upstream, upstream
 
     # A deploy on the lone app server: the standby on port 8001 serves while the app's container is replaced.
+    # Each switch between them lets requests in flight finish for 15 s: a window long enough for 2,000
+    # requests even while the other lane's playbooks take most of the 2 cores (about 30 requests a second then).
     client.start_load([SOLO.public], site=SITE)
     try:
-        deployed = run_playbook("playbooks/deploy.yml", "-e", f"lab_app_version={NEXT}", inventories=solo_only)
+        deployed = run_playbook("playbooks/deploy.yml", "-e", f"lab_app_version={NEXT}", "-e", "django_app_drain_seconds=15",
+                                inventories=solo_only)
     finally:
         counts = _load_counts(client.stop_load())
     assert deployed.returncode == 0, deployed.stdout[-8000:] + deployed.stderr
