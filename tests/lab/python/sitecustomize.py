@@ -8,3 +8,11 @@ import gc
 import os
 
 os.register_at_fork(after_in_child=gc.freeze)
+
+# And, where the checks ask for it, compiled Jinja templates shared by the forks on disk (djangoops_template_cache).
+if os.environ.get("DJANGOOPS_LAB_TEMPLATE_CACHE"):
+    try:
+        import djangoops_template_cache
+        djangoops_template_cache.install(os.environ["DJANGOOPS_LAB_TEMPLATE_CACHE"])
+    except ImportError:  # a Python of this machine without Ansible: nothing to share
+        pass
