@@ -7,7 +7,9 @@ object it returns in ``directory``, under a hash of everything the result depend
 name, the environment's syntax and code generator settings, Ansible's compile-time switches (backslash escaping,
 embedded templates) and the versions of Python, Jinja and Ansible. A template is parsed and compiled once per
 lab; what it renders to is untouched (rendering still happens in each worker, with that worker's variables).
-Anything unexpected (template debugging on, an unreadable entry) falls back to Jinja's own compile."""
+Anything unexpected (template debugging on, an unreadable entry) falls back to Jinja's own compile. An entry
+holds a template's text as constants, so it lives in the lab's own state directory (0700, beside the lab's
+generated secrets), each file 0600."""
 
 from __future__ import annotations
 
