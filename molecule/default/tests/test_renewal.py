@@ -238,16 +238,24 @@ def test_short_renewal_cycles_keep_every_running_proxy_serving_also_with_the_iss
         assert "certificate adopted" in journal("proxy1"), journal("proxy1")[-3000:]
 
         def issued_since() -> list[str]:
-            return [serial.lstrip("0") for serial in issued_serials("shortlived")[issued_before:]]
+            """What the CA issued from the certificate the proxies served when the polling began: on a busy
+            machine the converge outlasts half a lifetime, and the issuer's timer renews the converge's
+            certificate before anyone polls (the note on the webhook above), so only what follows counts."""
+            issued = [serial.lstrip("0") for serial in issued_serials("shortlived")[issued_before:]]
+            first = seen["proxy1"][0] if seen["proxy1"] else None
+            return issued[issued.index(first):] if first in issued else issued
 
         def served_so_far() -> set[str]:
             return {serial for serials in seen.values() for serial in serials}
 
         # The issuer may renew what it adopted at once (when it was due by then): that certificate is served
         # within seconds of its issue, after the watch above ended. Watch until every issued one was seen.
-        watch(list(lab.proxies), lambda: set(issued_since()) <= served_so_far(), timeout=validity)
+        try:
+            watch(list(lab.proxies), lambda: set(issued_since()) <= served_so_far(), timeout=validity)
+        except AssertionError:
+            pass  # the assertion below says which certificate no proxy served
         issued, served = issued_since(), served_so_far()
-        # One order per certificate: the converge's and one per renewal, each served (none wasted).
+        # One order per certificate: the first one served and one per renewal, each served (none wasted).
         assert sorted(issued) == sorted(served), (issued, seen)
         assert len(issued) >= 4, (issued, seen)
         assert len(issued_serials("staging")) == staging_before + 1  # the converge's, staging first
