@@ -160,6 +160,7 @@ OWN_SITE_NAMES = frozenset({"small.djangoops.test"})  # own_site.SITE
 
 
 @functools.cache
+@functools.cache  # a certificate's names never change: asked once per serial, however often a check polls
 def _issued_names(stage: str, serial: str) -> frozenset[str]:
     """The DNS names of a certificate a lab Pebble issued, from its management interface."""
     address = lab_inventory()["_meta"]["hostvars"][lab_inventory()["nginx_proxy"]["hosts"][0]][f"lab_pebble_{stage}_address"]

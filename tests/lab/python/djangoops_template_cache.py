@@ -60,13 +60,17 @@ def install(directory: str) -> None:
         except (OSError, EOFError, ValueError, TypeError):
             pass
         code = compile_uncached(self, source, name, filename, raw, defer_init)
-        try:  # written whole, then renamed: a worker reading at the same time sees all of it or nothing
+        # Written whole, then renamed: a worker reading at the same time sees all of it or nothing.
+        try:
             handle, temporary = tempfile.mkstemp(dir=directory)
+        except OSError:
+            return code
+        try:
             with os.fdopen(handle, "wb") as written:
                 marshal.dump(code, written)
             os.replace(temporary, entry)
         except (OSError, ValueError):
-            pass
+            os.unlink(temporary)
         return code
 
     jinja2.environment.Environment.compile = compile_cached
