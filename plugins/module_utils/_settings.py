@@ -26,6 +26,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A DNS name (RFC 1123 labels), optionally with a leading wildcard label.
 _DNS_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _NGINX_SIZE = re.compile(r"^[0-9]+[kKmMgG]?$")
+_NGINX_RATE = re.compile(r"^[0-9]+r/[sm]$")
+_NGINX_TIME = re.compile(r"^[0-9]+(ms|s|m|h)?$")
+_NGINX_BUFFERS = re.compile(r"^[1-9][0-9]* [1-9][0-9]*[kKmM]?$")
+_ACME_PREFIX = "/.well-known/acme-challenge/"
 _URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,=:@%/-]*$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CHECK_ID = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*\.[A-Z][0-9]{3}$")
@@ -72,6 +76,62 @@ def url_path(value: t.Any) -> str | None:
     text = _text(value)
     if text is None or not _URL_PATH.match(text) or "'" in text or "\\" in text:
         return "%r is not a URL path: start with '/' and use letters, digits and - . _ ~ / %% only, such as /healthz/" % (value,)
+    return None
+
+
+def nginx_rate(value: t.Any) -> str | None:
+    """A `limit_req_zone` rate, or empty for no limit."""
+    text = _text(value)
+    if text == "":
+        return None
+    if text is None or not _NGINX_RATE.match(text) or int(text.split("r/")[0]) == 0:
+        return "%r is not a request rate: write requests per second or minute, such as 20r/s or 10r/m, or \"\" for no limit" % (value,)
+    return None
+
+
+def nginx_time(value: t.Any) -> str | None:
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if text is None or not _NGINX_TIME.match(text):
+        return "%r is not an Nginx time: a number with an optional ms, s, m or h, such as 10s" % (value,)
+    return None
+
+
+def nginx_buffers(value: t.Any) -> str | None:
+    text = _text(value)
+    if text is None or not _NGINX_BUFFERS.match(text):
+        return "%r is not a number and size of buffers: write them as Nginx does, such as 4 8k" % (value,)
+    return None
+
+
+def limited_path(value: t.Any) -> str | None:
+    """A path prefix that gets a location (and limits) of its own: not everything, not the ACME challenges."""
+    problem = url_path(value)
+    if problem is not None:
+        return problem
+    if value == "/":
+        return "'/' is every path: its limit is the general one (nginx_proxy_limit_req_rate)"
+    if (value.rstrip("/") + "/").startswith(_ACME_PREFIX):
+        return "%r would take ACME challenges away from the certificate's renewal: choose another path" % (value,)
+    return None
+
+
+def _non_negative(value: t.Any) -> bool:
+    return not isinstance(value, bool) and str(value).isdigit()
+
+
+def limit_location(value: t.Any) -> str | None:
+    """An entry of nginx_proxy_limit_locations: {path, rate, burst (optional)}."""
+    if not isinstance(value, dict):
+        return "%r is not a mapping: write one such as {path: /api/, rate: 50r/s, burst: 100}" % (value,)
+    unknown = sorted(set(value) - {"path", "rate", "burst"})
+    if unknown or "path" not in value or "rate" not in value:
+        return "%r needs path and rate, and takes burst besides (%s)" % (
+            value, "unknown: " + ", ".join(map(str, unknown)) if unknown else "missing: " + ", ".join(k for k in ("path", "rate") if k not in value))
+    problem = limited_path(value["path"]) or nginx_rate(value["rate"])
+    if problem is not None:
+        return problem
+    if "burst" in value and not _non_negative(value["burst"]):
+        return "burst %r of %s is not a whole number of requests of 0 or more, such as 100" % (value["burst"], value["path"])
     return None
 
 
@@ -186,7 +246,8 @@ CHECKS: dict[str, Check] = {
     "config_dir": config_dir, "source": source, "bounded_source": bounded_source, "env_key": env_key,
     "one_line": one_line, "identifier": identifier, "lineage_name": lineage_name, "cron_hour": cron_hour,
     "cron_minute": cron_minute, "port": port, "container_name": container_name,
-    "bind_address": bind_address, "check_id": check_id, "regex": regex,
+    "bind_address": bind_address, "check_id": check_id, "regex": regex, "nginx_rate": nginx_rate,
+    "nginx_time": nginx_time, "nginx_buffers": nginx_buffers, "limited_path": limited_path, "limit_location": limit_location,
 }
 
 

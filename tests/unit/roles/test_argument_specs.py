@@ -572,6 +572,57 @@ BAD_CASES = {
         "nginx_proxy", {"nginx_proxy_maintenance_page": "inventory.yml"},
         "nginx_proxy_maintenance_page 'inventory.yml' is not the absolute path", "Check the nginx_proxy settings",
         "__nginx_proxy_problems"),
+    # Proxy limits (issue 23): rates, paths and counts that reach limit_req, location and limit_conn.
+    "nginx_proxy-limit-rate-without-unit": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_req_rate": "20"},
+        "nginx_proxy_limit_req_rate: '20' is not a request rate: write requests per second or minute, such as 20r/s",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-limit-login-rate-per-hour": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_login_rate": "100r/h"},
+        "nginx_proxy_limit_login_rate: '100r/h' is not a request rate", "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-limit-login-location-root": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_login_locations": ["/admin/login/", "/"]},
+        "nginx_proxy_limit_login_locations[1]: '/' is every path: its limit is the general one (nginx_proxy_limit_req_rate)",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-limit-location-relative-path": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_locations": [{"path": "api/", "rate": "50r/s", "burst": 100}]},
+        "nginx_proxy_limit_locations[0]: 'api/' is not a URL path: start with '/'", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
+    "nginx_proxy-limit-location-acme": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_locations": [{"path": "/.well-known/acme-challenge/", "rate": "1r/s"}]},
+        "nginx_proxy_limit_locations[0]: '/.well-known/acme-challenge/' would take ACME challenges away",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-limit-location-bad-rate": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_locations": [{"path": "/api/", "rate": "50 per second", "burst": 100}]},
+        "nginx_proxy_limit_locations[0]: '50 per second' is not a request rate", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
+    "nginx_proxy-limit-location-negative-burst": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_locations": [{"path": "/api/", "rate": "50r/s", "burst": -5}]},
+        "nginx_proxy_limit_locations[0]: burst -5 of /api/ is not a whole number of requests of 0 or more",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-limit-location-without-path": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_locations": [{"rate": "50r/s"}]},
+        "missing required arguments: path found in nginx_proxy_limit_locations", SPEC_TASK, None),
+    "nginx_proxy-limit-path-twice": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_locations": [{"path": "/admin/login/", "rate": "1r/s"}]},
+        "nginx_proxy_limit_login_locations and the paths of nginx_proxy_limit_locations must each name a path once",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-limit-negative-burst": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_req_burst": -1},
+        "nginx_proxy_limit_req_burst, nginx_proxy_limit_login_burst and nginx_proxy_limit_conn must be whole numbers of 0 or more",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-limit-retry-after-zero": Bad(
+        "nginx_proxy", {"nginx_proxy_limit_retry_after": 0},
+        "nginx_proxy_limit_retry_after must be a whole number of seconds above 0, such as 60 (got 0)",
+        "Check the nginx_proxy settings", "__nginx_proxy_problems"),
+    "nginx_proxy-header-timeout-in-words": Bad(
+        "nginx_proxy", {"nginx_proxy_client_header_timeout": "10 seconds"},
+        "nginx_proxy_client_header_timeout: '10 seconds' is not an Nginx time", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
+    "nginx_proxy-header-buffers-without-number": Bad(
+        "nginx_proxy", {"nginx_proxy_large_client_header_buffers": "8k"},
+        "nginx_proxy_large_client_header_buffers: '8k' is not a number and size of buffers", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
 }
 
 # Good input as strings, as INI group vars and `-e name=value` deliver it: the spec converts the

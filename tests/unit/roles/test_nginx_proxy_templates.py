@@ -40,7 +40,7 @@ ROLE_DIR = CHECKOUT / "roles" / "nginx_proxy"
 RENDER_DIR = pathlib.Path(tempfile.mkdtemp(prefix="djangoops-nginx-proxy-templates-"))
 atexit.register(shutil.rmtree, RENDER_DIR, ignore_errors=True)
 
-NGINX_FILES = ("nginx.conf", "tls.conf", "conf.d/00-default.conf", "conf.d/10-site.conf")
+NGINX_FILES = ("nginx.conf", "tls.conf", "conf.d/00-default.conf", "conf.d/05-limits.conf", "conf.d/10-site.conf")
 PAGE = "maintenance/page.html"
 FILES = (*NGINX_FILES, PAGE)
 NAME = "www.example.com"
@@ -91,6 +91,34 @@ CASES: dict[str, dict[str, t.Any]] = {
         "nginx_proxy_maintenance_retry_after": 120,
         "nginx_proxy_maintenance_page": str(USER_PAGE),
         "nginx_proxy_hsts_include_subdomains": True,
+    },
+    # Limits: every one off; only the login zone; every value changed, with locations of their own.
+    "limits_off": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_limit_req_rate": "", "nginx_proxy_limit_login_rate": "", "nginx_proxy_limit_conn": 0,
+    },
+    "login_limit_only": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_limit_req_rate": "", "nginx_proxy_limit_conn": 0,
+    },
+    "no_login_locations": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_limit_login_locations": [],
+    },
+    "limits_custom": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
+        "nginx_proxy_limit_req_rate": "5r/s", "nginx_proxy_limit_req_burst": 12,
+        "nginx_proxy_limit_login_rate": "3r/m", "nginx_proxy_limit_login_burst": 0,
+        "nginx_proxy_limit_login_locations": ["/admin/login/", "/api/token/"],
+        "nginx_proxy_limit_locations": [
+            {"path": "/api/", "rate": "50r/s", "burst": 100},
+            {"path": "/webhooks/", "rate": ""},
+            {"path": "/search/", "rate": "1r/s"},
+        ],
+        "nginx_proxy_limit_conn": 20, "nginx_proxy_limit_retry_after": 30, "nginx_proxy_limit_zone_size": "1m",
+        "nginx_proxy_client_header_timeout": "5s", "nginx_proxy_client_body_timeout": "1m",
+        "nginx_proxy_send_timeout": "45s", "nginx_proxy_keepalive_timeout": "0",
+        "nginx_proxy_large_client_header_buffers": "8 16k",
     },
 }
 
@@ -527,7 +555,7 @@ def test_maintenance_answers_503_with_retry_after_and_the_page(
     # The app's location answers 503 then, and the 503 is the maintenance page.
     proxied = location(https, "/")
     assert _ifs(proxied) == [(["($djangoops_maintenance)"], [("return", ["503"])])]
-    assert only(proxied, "error_page") == ["503", MAINTENANCE_URI]
+    assert args_of(proxied, "error_page") == [["503", MAINTENANCE_URI], ["429", TOO_MANY_URI]]
     assert only(proxied, "proxy_pass") == ["http://django"]
     # The page: only by that internal redirect (an outside request for it gets 404), from the rendered file.
     page = location(https, "=", MAINTENANCE_URI)
@@ -576,3 +604,200 @@ def test_the_users_page_is_served_as_written(rendered: dict[str, Rendered]) -> N
     page = rendered["maintenance"].raw[PAGE]
     # After the managed comment, the file as it is: no Jinja rendered in it, no newline lost.
     assert page.endswith("-->\n" + USER_PAGE_TEXT), page
+
+
+# --- Limits per client address (issue 23) ----------------------------------------------------------
+
+TOO_MANY_URI = "/.djangoops/too-many-requests"
+LIMITS = "conf.d/05-limits.conf"
+TLS_CASES = [case for case, variables in CASES.items() if variables["__nginx_proxy_tls_enabled"]]
+# The directives that make a location the app's, besides the maintenance check and the limits.
+PROXY_DIRECTIVES = ("proxy_pass", "proxy_http_version", "proxy_set_header", "proxy_redirect", "proxy_next_upstream",
+                    "proxy_next_upstream_tries", "proxy_connect_timeout", "proxy_send_timeout", "proxy_read_timeout")
+
+
+def _proxied_locations(server: list[Directive]) -> dict[str, list[Directive]]:
+    """Path -> block of every location of ``server`` that proxies to the app."""
+    return {" ".join(d.args): t.cast(list, d.block) for d in find(server, "location") if args_of(t.cast(list, d.block), "proxy_pass")}
+
+
+def _limits(block: list[Directive]) -> tuple[list[list[str]], list[list[str]]]:
+    return args_of(block, "limit_req"), args_of(block, "limit_conn")
+
+
+def _zones(case: Rendered) -> dict[str, list[str]]:
+    """Zone name -> (key, size, rate) of limit_req_zone, or (key, size) of limit_conn_zone."""
+    zones = {}
+    for directive in find(case.tree[LIMITS], "limit_req_zone") + find(case.tree[LIMITS], "limit_conn_zone"):
+        (zone,) = [arg for arg in directive.args if arg.startswith("zone=")]
+        name, size = zone.removeprefix("zone=").split(":")
+        zones[name] = [directive.name, directive.args[0], size, *[arg for arg in directive.args if arg.startswith("rate=")]]
+    return zones
+
+
+def _http(case: Rendered) -> list[Directive]:
+    (http,) = [d.block for d in find(case.tree["nginx.conf"], "http")]
+    return t.cast(list, http)
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("default", {"client_header_timeout": ["10s"], "client_body_timeout": ["20s"], "send_timeout": ["20s"],
+                 "keepalive_timeout": ["30s"], "large_client_header_buffers": ["4", "8k"], "client_max_body_size": ["25m"]}),
+    ("limits_custom", {"client_header_timeout": ["5s"], "client_body_timeout": ["1m"], "send_timeout": ["45s"],
+                       "keepalive_timeout": ["0"], "large_client_header_buffers": ["8", "16k"], "client_max_body_size": ["25m"]}),
+])
+def test_slow_clients_meet_timeouts_and_buffer_sizes(rendered: dict[str, Rendered], case: str, expected: dict[str, list[str]]) -> None:
+    http = _http(rendered[case])
+    assert {name: only(http, name) for name in expected} == expected
+
+
+def test_default_zones_count_each_address(rendered: dict[str, Rendered]) -> None:
+    tree = rendered["default"].tree[LIMITS]
+    assert only(tree, "limit_req_status") == ["429"]
+    assert only(tree, "limit_conn_status") == ["429"]
+    assert _zones(rendered["default"]) == {
+        "djangoops_req": ["limit_req_zone", "$binary_remote_addr", "10m", "rate=20r/s"],
+        "djangoops_login": ["limit_req_zone", "$djangoops_login_key", "10m", "rate=10r/m"],
+        "djangoops_conn": ["limit_conn_zone", "$binary_remote_addr", "10m"],
+    }
+    # Login attempts only: fetching the form (GET, HEAD) has an empty key, which Nginx does not count.
+    (login_key,) = find(tree, "map")
+    assert login_key.args == ["$request_method", "$djangoops_login_key"]
+    assert [(d.name, d.args) for d in t.cast(list, login_key.block)] == [
+        ("GET", [""]), ("HEAD", [""]), ("default", ["$binary_remote_addr"])]
+
+
+def test_default_limits_per_location(rendered: dict[str, Rendered]) -> None:
+    _http_server, https = rendered["default"].site()
+    assert https is not None
+    general, login = ["zone=djangoops_req", "burst=100", "nodelay"], ["zone=djangoops_login", "burst=5", "nodelay"]
+    assert {path: _limits(block) for path, block in _proxied_locations(https).items()} == {
+        "/": ([general], [["djangoops_conn", "50"]]),
+        # The login forms: the strict zone and the general one; the rest of /admin/ is under "/".
+        "/admin/login/": ([login, general], [["djangoops_conn", "50"]]),
+        "/accounts/login/": ([login, general], [["djangoops_conn", "50"]]),
+    }
+
+
+def test_custom_limits(rendered: dict[str, Rendered]) -> None:
+    case = rendered["limits_custom"]
+    assert _zones(case) == {
+        "djangoops_req": ["limit_req_zone", "$binary_remote_addr", "1m", "rate=5r/s"],
+        "djangoops_login": ["limit_req_zone", "$djangoops_login_key", "1m", "rate=3r/m"],
+        # Numbered by the entry's place in nginx_proxy_limit_locations; /webhooks/ (rate "") has none.
+        "djangoops_location_0": ["limit_req_zone", "$binary_remote_addr", "1m", "rate=50r/s"],
+        "djangoops_location_2": ["limit_req_zone", "$binary_remote_addr", "1m", "rate=1r/s"],
+        "djangoops_conn": ["limit_conn_zone", "$binary_remote_addr", "1m"],
+    }
+    _http_server, https = case.site()
+    assert https is not None
+    general = ["zone=djangoops_req", "burst=12", "nodelay"]
+    login = ["zone=djangoops_login", "nodelay"]  # Nginx refuses burst=0
+    conn = [["djangoops_conn", "20"]]
+    assert {path: _limits(block) for path, block in _proxied_locations(https).items()} == {
+        "/": ([general], conn),
+        "/admin/login/": ([login, general], conn),
+        "/api/token/": ([login, general], conn),
+        # A location of its own replaces the general zone; without a burst it has none.
+        "/api/": ([["zone=djangoops_location_0", "burst=100", "nodelay"]], conn),
+        "/webhooks/": ([], conn),
+        "/search/": ([["zone=djangoops_location_2", "nodelay"]], conn),
+    }
+    page = location(https, "=", TOO_MANY_URI)
+    assert headers(page, "add_header")["Retry-After"] == ["30", "always"]
+
+
+def test_login_limit_alone(rendered: dict[str, Rendered]) -> None:
+    case = rendered["login_limit_only"]
+    assert set(_zones(case)) == {"djangoops_login"}
+    _http_server, https = case.site()
+    assert https is not None
+    login = ["zone=djangoops_login", "burst=5", "nodelay"]
+    assert {path: _limits(block) for path, block in _proxied_locations(https).items()} == {
+        "/": ([], []), "/admin/login/": ([login], []), "/accounts/login/": ([login], []),
+    }
+    assert args_of(location(https, "/"), "error_page") == [["503", MAINTENANCE_URI]]
+    assert ["429", TOO_MANY_URI] in args_of(location(https, "/admin/login/"), "error_page")
+    location(https, "=", TOO_MANY_URI)
+
+
+def test_no_login_locations_no_login_zone(rendered: dict[str, Rendered]) -> None:
+    case = rendered["no_login_locations"]
+    assert set(_zones(case)) == {"djangoops_req", "djangoops_conn"}
+    assert not find(case.tree[LIMITS], "map")
+    _http_server, https = case.site()
+    assert https is not None
+    assert list(_proxied_locations(https)) == ["/"]
+
+
+def test_every_limit_off(rendered: dict[str, Rendered]) -> None:
+    case = rendered["limits_off"]
+    assert _zones(case) == {} and not find(case.tree[LIMITS], "map")
+    _http_server, https = case.site()
+    assert https is not None
+    assert list(_proxied_locations(https)) == ["/"]  # the login locations would be "/" again
+    assert not [str(d) for d in walk(case.tree["conf.d/10-site.conf"]) if d.name.startswith("limit_")]
+    assert not [str(d) for d in walk(case.tree["conf.d/10-site.conf"]) if d.args[:1] == ["429"]]
+    assert not [d for d in find(https, "location") if TOO_MANY_URI in d.args]
+
+
+@pytest.mark.parametrize("case", ["default", "maintenance", "limits_custom"])
+def test_429_says_when_to_ask_again_with_the_security_headers(rendered: dict[str, Rendered], case: str) -> None:
+    _http_server, https = rendered[case].site()
+    assert https is not None
+    page = location(https, "=", TOO_MANY_URI)
+    assert only(page, "internal") == []
+    assert only(page, "default_type") == ["text/plain; charset=utf-8"]
+    (status, body) = only(page, "return")
+    assert status == "429" and "Too many requests" in body
+    retry_after = {"default": "60", "maintenance": "60", "limits_custom": "30"}[case]
+    # add_header there replaces the server's: the security headers are repeated, with the same values.
+    assert headers(page, "add_header") == {
+        "Retry-After": [retry_after, "always"],
+        "Cache-Control": ["no-store", "always"],
+        **headers(https, "add_header"),
+    }
+    # Every location with a limit sends its 429 there; the internal pages have no limit of their own.
+    for path, block in _proxied_locations(https).items():
+        limited = any(_limits(block))
+        assert (["429", TOO_MANY_URI] in args_of(block, "error_page")) == limited, path
+    for internal in (page, location(https, "=", MAINTENANCE_URI)):
+        assert _limits(internal) == ([], [])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_acme_challenges_and_the_redirect_are_never_limited(rendered: dict[str, Rendered], case: str) -> None:
+    http, https = rendered[case].site()
+    # Plain HTTP (the CA's challenges and the redirect) has no limit at all.
+    assert not [str(d) for d in walk(http) if d.name.startswith("limit_")]
+    if https is not None:
+        assert not [str(d) for d in walk(location(https, *ACME_LOCATION)) if d.name.startswith("limit_")]
+        # Only in locations: a limit in the server would reach the challenge location too.
+        assert not [str(d) for d in https if d.name.startswith("limit_")]
+    # Nor anywhere in the default server or at http level, besides the statuses.
+    assert not [str(d) for d in walk(rendered[case].tree["conf.d/00-default.conf"]) if d.name.startswith("limit_")]
+    assert not [str(d) for d in _http(rendered[case]) if d.name.startswith("limit_")]
+
+
+@pytest.mark.parametrize("case", TLS_CASES)
+def test_every_proxied_location_honours_maintenance_mode(rendered: dict[str, Rendered], case: str) -> None:
+    _http_server, https = rendered[case].site()
+    assert https is not None
+    proxied = _proxied_locations(https)
+    expected_paths = {"/"} | ({"/admin/login/", "/accounts/login/"} if case not in ("limits_off", "no_login_locations") else set())
+    if case == "limits_custom":
+        expected_paths = {"/", "/admin/login/", "/api/token/", "/api/", "/webhooks/", "/search/"}
+    assert set(proxied) == expected_paths
+    reference = [d for d in proxied["/"] if d.name in PROXY_DIRECTIVES]
+    for path, block in proxied.items():
+        assert _ifs(block) == [(["($djangoops_maintenance)"], [("return", ["503"])])], path
+        assert ["503", MAINTENANCE_URI] in args_of(block, "error_page"), path
+        # The same proxying everywhere (one macro renders them all): nothing drifts.
+        assert [d for d in block if d.name in PROXY_DIRECTIVES] == reference, path
+
+
+def test_without_certificate_the_zones_are_unused(rendered: dict[str, Rendered]) -> None:
+    case = rendered["no_tls"]
+    # Defined at http level all the same (Nginx accepts zones no location uses); nothing in the site applies them.
+    assert set(_zones(case)) == {"djangoops_req", "djangoops_login", "djangoops_conn"}
+    assert not [str(d) for d in walk(case.tree["conf.d/10-site.conf"]) if d.name.startswith("limit_")]

@@ -26,6 +26,12 @@ GOOD = [
     ("cron_hour", "3,15"), ("cron_hour", 0), ("cron_hour", "23"), ("cron_minute", "17"), ("cron_minute", "0,30,59"),
     ("port", 8000), ("port", "443"), ("port", 65535), ("container_name", "polls"), ("container_name", "edge-nginx.1"),
     ("regex", "^ok$"), ("regex", ""), ("regex", r"\bok\b"),
+    ("nginx_rate", "20r/s"), ("nginx_rate", "10r/m"), ("nginx_rate", ""),
+    ("nginx_time", "10s"), ("nginx_time", "500ms"), ("nginx_time", 30), ("nginx_time", "0"),
+    ("nginx_buffers", "4 8k"), ("nginx_buffers", "8 16k"), ("nginx_buffers", "2 1m"),
+    ("limited_path", "/admin/login/"), ("limited_path", "/.well-known/security.txt"),
+    ("limit_location", {"path": "/api/", "rate": "50r/s", "burst": 100}), ("limit_location", {"path": "/hooks/", "rate": ""}),
+    ("limit_location", {"path": "/search/", "rate": "1r/s", "burst": 0}),
 ]
 
 # (kind, value, words the problem must contain)
@@ -57,6 +63,19 @@ BAD = [
     ("container_name", "polls app", "not a container name"), ("container_name", "../x", "not a container name"),
     ("port", 0, "not a port"), ("port", 70000, "not a port"), ("port", "80; x", "not a port"), ("port", True, "not a port"),
     ("regex", "ok(", "not a regular expression"), ("regex", 200, "not a string"),
+    ("nginx_rate", "20/s", "not a request rate"), ("nginx_rate", "20r/h", "such as 20r/s"), ("nginx_rate", "0r/s", "not a request rate"),
+    ("nginx_rate", "20r/s; x", "not a request rate"), ("nginx_rate", 20, "not a request rate"),
+    ("nginx_time", "10 s", "not an Nginx time"), ("nginx_time", "10s;", "not an Nginx time"), ("nginx_time", True, "not an Nginx time"),
+    ("nginx_buffers", "8k", "such as 4 8k"), ("nginx_buffers", "4 8k; x", "not a number and size"), ("nginx_buffers", "0 8k", "not a number"),
+    ("limited_path", "/", "the general one"), ("limited_path", "admin/", "not a URL path"),
+    ("limited_path", "/.well-known/acme-challenge/", "ACME challenges"), ("limited_path", "/.well-known/acme-challenge", "ACME"),
+    ("limited_path", "/admin/ {", "not a URL path"),
+    ("limit_location", "/api/", "not a mapping"), ("limit_location", {"path": "/api/"}, "missing: rate"),
+    ("limit_location", {"path": "/api/", "rate": "5r/s", "brust": 5}, "unknown: brust"),
+    ("limit_location", {"path": "api/", "rate": "5r/s"}, "not a URL path"),
+    ("limit_location", {"path": "/api/", "rate": "5 r/s"}, "not a request rate"),
+    ("limit_location", {"path": "/api/", "rate": "5r/s", "burst": -1}, "burst -1 of /api/"),
+    ("limit_location", {"path": "/api/", "rate": "5r/s", "burst": True}, "0 or more"),
 ]
 
 
