@@ -1,8 +1,9 @@
 # Copyright: djangoops.fleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The UFW rules on INPUT that the ufw_docker role keeps on a server that is a proxy too: which to add and
-which to delete, from what ``ufw status verbose`` listed. Each rule carries a comment naming its kind,
-so rules a user added by hand are never touched."""
+"""The UFW rules on INPUT that the ufw_docker role keeps: SSH (from every source or from the listed ones), and
+on a proxy the web ports (plus, on a server that is an app server too, the app ports to its own Nginx): which
+to add and which to delete, from what ``ufw status verbose`` listed. Each rule carries a comment naming its
+kind, so rules a user added by hand are never touched."""
 
 from __future__ import annotations
 
@@ -10,29 +11,62 @@ import ipaddress
 import re
 import typing as t
 
+SSH = "djangoops.fleet ssh"
 WEB = "djangoops.fleet web"
 LOCAL_PROXY = "djangoops.fleet local proxy"
+ANYWHERE = "Anywhere"
 
 # `ufw status verbose`: "80/tcp   ALLOW IN   Anywhere   # comment"; the "(v6)" twins of IPv4 rules are
 # left out (a rule from anywhere covers both families; one from an IPv4 network has no twin).
-_RULE = re.compile(r"^(?P<port>[0-9]+)/tcp +ALLOW IN +(?P<source>[0-9A-Za-z.:/]+) +# (?P<comment>%s|%s)$"
-                   % (re.escape(WEB), re.escape(LOCAL_PROXY)), re.MULTILINE)
+_RULE = re.compile(r"^(?P<port>[0-9]+)/tcp +(?P<action>ALLOW|LIMIT) IN +(?P<source>[0-9A-Za-z.:/]+) +# (?P<comment>%s)$"
+                   % "|".join(re.escape(comment) for comment in (SSH, WEB, LOCAL_PROXY)), re.MULTILINE)
 
 
-def _rule(port: t.Any, source: str, comment: str) -> dict[str, t.Any]:
-    return {"port": int(port), "source": source, "comment": comment}
+def source_as_listed(source: str) -> str:
+    """A source as UFW lists it: Anywhere, a network as a CIDR, a single address without its prefix."""
+    if source in ("any", ANYWHERE):
+        return ANYWHERE
+    network = ipaddress.ip_network(source, strict=False)
+    return str(network.network_address) if network.num_addresses == 1 else str(network)
+
+
+def ssh_lockout_problem(ssh_connection: str, sources: t.Sequence[str]) -> str:
+    """'' when SSH from ``sources`` keeps the connection this run came over (``SSH_CONNECTION`` on the server:
+    "client port server port"; empty for a connection other than SSH, which UFW cannot cut), else why not."""
+    client = (ssh_connection or "").split()[:1]
+    if not sources or not client:
+        return ""
+    address = ipaddress.ip_address(client[0].split("%")[0])
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for source in sources:
+        network = ipaddress.ip_network(source, strict=False)
+        if network.version == address.version and address in network:
+            return ""
+    return ("this run's SSH connection comes from %s, which ufw_docker_ssh_sources %s does not include: the run "
+            "would lock itself out. Add that address (or its network) to ufw_docker_ssh_sources" % (address, list(sources)))
+
+
+def _rule(port: t.Any, source: str, comment: str, action: str = "allow") -> dict[str, t.Any]:
+    return {"port": int(port), "source": source, "comment": comment, "rule": action}
 
 
 def present_rules(status: str) -> list[dict[str, t.Any]]:
     """The rules of this role that ``ufw status verbose`` lists, in its order."""
-    return [_rule(match["port"], match["source"], match["comment"]) for match in _RULE.finditer(status or "")]
+    return [_rule(match["port"], match["source"], match["comment"], match["action"].lower())
+            for match in _RULE.finditer(status or "")]
 
 
-def wanted_rules(web_ports: t.Sequence[t.Any], local_sources: t.Sequence[str],
-                 app_ports: t.Sequence[t.Any]) -> list[dict[str, t.Any]]:
-    """The web ports open to everyone, and each app port open to each network the server's own Nginx
-    connects from (CIDRs, as Docker reports its bridge's subnets)."""
-    rules = [_rule(port, "Anywhere", WEB) for port in web_ports]
+def wanted_rules(web_ports: t.Sequence[t.Any], local_sources: t.Sequence[str], app_ports: t.Sequence[t.Any],
+                 ssh: t.Mapping[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
+    """SSH (``ssh``: its port, rule and sources, none meaning every source), the web ports open to everyone,
+    and each app port open to each network the server's own Nginx connects from (CIDRs, as Docker reports
+    its bridge's subnets)."""
+    rules = []
+    if ssh is not None:
+        rules.extend(_rule(ssh["port"], source_as_listed(source), SSH, ssh["rule"])
+                     for source in ssh.get("sources") or [ANYWHERE])
+    rules.extend(_rule(port, ANYWHERE, WEB) for port in web_ports)
     for source in local_sources:
         network = str(ipaddress.ip_network(source, strict=False))
         rules.extend(_rule(port, network, LOCAL_PROXY) for port in app_ports)
@@ -40,12 +74,22 @@ def wanted_rules(web_ports: t.Sequence[t.Any], local_sources: t.Sequence[str],
 
 
 def rule_changes(status: str, web_ports: t.Sequence[t.Any], local_sources: t.Sequence[str],
-                 app_ports: t.Sequence[t.Any]) -> list[dict[str, t.Any]]:
-    """The rules to add (``delete: False``) and those to delete, each with the ufw module's ``from_ip``."""
+                 app_ports: t.Sequence[t.Any], ssh: t.Mapping[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
+    """The rules to add (``delete: False``), then those to delete, each with the ufw module's ``from_ip``: a
+    connection from a source still allowed never passes through a moment without its rule. Without ``ssh``,
+    the SSH rules are left as they are. A rule whose action changes (limit, allow) is only added: UFW replaces
+    the rule of the same port and source in place."""
     present = present_rules(status)
-    wanted = wanted_rules(web_ports, local_sources, app_ports)
+    if ssh is None:
+        present = [rule for rule in present if rule["comment"] != SSH]
+    wanted = wanted_rules(web_ports, local_sources, app_ports, ssh)
+
+    def key(rule: t.Mapping[str, t.Any]) -> tuple:
+        return rule["port"], rule["source"], rule["comment"]
+
+    wanted_keys = {key(rule) for rule in wanted}
     changes = [dict(rule, delete=False) for rule in wanted if rule not in present]
-    changes += [dict(rule, delete=True) for rule in present if rule not in wanted]
+    changes += [dict(rule, delete=True) for rule in present if key(rule) not in wanted_keys]
     for change in changes:
-        change["from_ip"] = "any" if change["source"] == "Anywhere" else change["source"]
+        change["from_ip"] = "any" if change["source"] == ANYWHERE else change["source"]
     return changes

@@ -1,9 +1,12 @@
 """The app servers' published port is reachable from the proxies only: checked from the public
 client, from a private neighbour that is not a proxy, and from the proxy; and still so after the
-app container is recreated, the app server's Docker engine restarts and UFW reloads."""
+app container is recreated, the app server's Docker engine restarts and UFW reloads. Every server,
+proxies too, admits SSH (from the listed sources, when set) and the web ports where it is a proxy,
+nothing else."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -87,9 +90,38 @@ def test_no_app_server_answered_on_its_public_address_since_the_lab_was_created(
     assert record["answers"] == [] and all(count["answered"] == 0 for count in counts.values()), record
 
 
+# A port no rule opens, with a listener on every server's host while a check scans: refused by UFW, not
+# merely closed for want of a listener.
+STRAY_PORT = 9099
+
+
+@contextlib.contextmanager
+def _stray_listeners(names: list[str]):
+    for name in names:
+        server(name).check_output(f"nohup python3 -m http.server {STRAY_PORT} --bind 0.0.0.0 >/dev/null 2>&1 &")
+    try:
+        for name in names:  # listening before the scan starts
+            for _attempt in range(20):
+                if server(name).run(f"timeout 1 bash -c '</dev/tcp/127.0.0.1/{STRAY_PORT}'").rc == 0:
+                    break
+                time.sleep(0.5)
+            else:
+                pytest.fail(f"{name}: the stray listener did not start")
+        yield
+    finally:
+        for name in names:
+            server(name).run(f"pkill -f 'http.server {STRAY_PORT}'")
+
+
 @pytest.mark.readonly
 def test_only_the_proxies_reach_the_app(client, lab):
-    _check_only_proxies_reach_the_app(client, lab, ports="1-10000")
+    with _stray_listeners([*lab.app_servers, *lab.proxies]):
+        _check_only_proxies_reach_the_app(client, lab, ports="1-10000")
+        proxies = open_ports(client, lab.proxy_addresses, f"1-10000,{STRAY_PORT}")
+    assert proxies == dict.fromkeys(lab.proxy_addresses, [22, 80, 443]), proxies
+    for name in lab.proxies:
+        status = server(name).check_output("ufw status verbose")
+        assert "Status: active" in status and "Default: deny (incoming)" in status, (name, status)
 
 
 @pytest.mark.changes_lab
@@ -198,3 +230,31 @@ def test_ssh_rule_switches_between_allow_and_limit(client, lab):
     finally:
         restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")  # the inventory's rule again
     assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+@pytest.mark.changes_lab
+def test_ssh_from_listed_sources_only_and_a_list_that_locks_the_run_out_is_refused_first(client, lab):
+    app2 = server("app2")
+    address = lab.app_servers["app2"]["ansible_host"]
+    rules_before = app2.check_output("ufw status")
+    try:
+        # A list without this controller's address: refused before any change, naming the address to add.
+        refused = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", '{"ufw_docker_ssh_sources": ["192.0.2.0/24"]}')
+        assert refused.returncode != 0, refused.stdout
+        found = re.search(r"app2: this run's SSH connection comes from (\S+), which ufw_docker_ssh_sources \['192.0.2.0/24'\]"
+                          r" does not include: the run would lock itself out\. Add that address \(or its network\) to"
+                          r" ufw_docker_ssh_sources; nothing was changed\.", refused.stdout)
+        assert found, refused.stdout
+        assert app2.check_output("ufw status") == rules_before
+        controller = found.group(1)
+
+        # The controller's address alone: the run keeps its connection, the public client is refused.
+        listed = run_playbook("molecule/default/firewall.yml", "--limit", "app2", "-e", json.dumps({"ufw_docker_ssh_sources": [controller]}))
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        assert re.findall(r"^22/tcp\s+(\S+ IN)\s+(\S+)", app2.check_output("ufw status"), re.M) == [("LIMIT IN", controller)]
+        assert _ssh_connections_accepted(client, address, attempts=2) == 0
+    finally:
+        restored = run_playbook("molecule/default/firewall.yml", "--limit", "app2")  # every source again
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert _ssh_rules(app2) == ["LIMIT"] and "Anywhere" in app2.check_output("ufw status | grep '^22/tcp '")
+    assert _ssh_connections_accepted(client, address, attempts=1) == 1

@@ -318,7 +318,8 @@ GOOD_RECAP = {
     "django_app": {"ok": 3 + SITE_DEPENDENCY_OK, "failed": 0, "skipped": 0},
     "nginx_proxy": {"ok": 3 + SITE_DEPENDENCY_OK, "failed": 0, "skipped": 0},
     "certbot": {"ok": 3 + SITE_DEPENDENCY_OK, "failed": 0, "skipped": 0},
-    "ufw_docker": {"ok": 3 + SITE_DEPENDENCY_OK, "failed": 0, "skipped": 0},
+    # The SSH lockout check (read SSH_CONNECTION, compare) runs only when ufw_docker_ssh_sources lists sources.
+    "ufw_docker": {"ok": 3 + SITE_DEPENDENCY_OK, "failed": 0, "skipped": 2},
     "site": {"ok": 3, "failed": 0, "skipped": 0},
 }
 
@@ -721,6 +722,13 @@ def test_maintenance_settings_that_nginx_takes_pass_validation(validation: Valid
     }))
     assert run.returncode == 0, run.output
     assert run.recap == GOOD_RECAP["nginx_proxy"], run.output
+
+
+def test_ssh_sources_pass_validation_where_the_run_is_not_over_ssh(validation: Validation) -> None:
+    run = validation.run("ufw_docker", _with("ufw_docker", {"ufw_docker_ssh_sources": ["192.0.2.7", "2001:db8::/48"]}))
+    assert run.returncode == 0, run.output
+    # A local connection has no SSH_CONNECTION: nothing to lock out (module_utils/test__ufw.py has the rest).
+    assert run.recap == dict(GOOD_RECAP["ufw_docker"], ok=GOOD_RECAP["ufw_docker"]["ok"] + 2, skipped=0), run.output
 
 
 def test_an_absolute_static_ca_bundle_that_is_a_file_passes_validation(validation: Validation) -> None:

@@ -31,16 +31,73 @@ boot: ENABLED=yes
 """
 
 
+SSH_ANYWHERE = {"port": 22, "rule": "limit", "sources": []}
+
+
 def test_the_rules_of_this_role_are_read_back_and_nothing_else() -> None:
     assert _ufw.present_rules(STATUS) == [
-        {"port": 80, "source": "Anywhere", "comment": _ufw.WEB},
-        {"port": 443, "source": "Anywhere", "comment": _ufw.WEB},
-        {"port": 8000, "source": "172.17.0.0/16", "comment": _ufw.LOCAL_PROXY},
+        {"port": 22, "source": "Anywhere", "comment": _ufw.SSH, "rule": "limit"},
+        {"port": 80, "source": "Anywhere", "comment": _ufw.WEB, "rule": "allow"},
+        {"port": 443, "source": "Anywhere", "comment": _ufw.WEB, "rule": "allow"},
+        {"port": 8000, "source": "172.17.0.0/16", "comment": _ufw.LOCAL_PROXY, "rule": "allow"},
     ]
 
 
 def test_a_steady_server_changes_nothing() -> None:
     assert _ufw.rule_changes(STATUS, [80, 443], ["172.17.0.0/16"], [8000]) == []
+    assert _ufw.rule_changes(STATUS, [80, 443], ["172.17.0.0/16"], [8000], SSH_ANYWHERE) == []
+
+
+def test_ssh_from_listed_sources_is_added_before_the_rule_for_every_source_is_deleted() -> None:
+    ssh = {"port": 22, "rule": "limit", "sources": ["192.0.2.7/32", "198.51.100.9/24", "2001:db8::/48"]}
+    changes = _ufw.rule_changes(STATUS, [80, 443], ["172.17.0.0/16"], [8000], ssh)
+    assert [(c["rule"], c["port"], c["from_ip"], c["comment"], c["delete"]) for c in changes] == [
+        ("limit", 22, "192.0.2.7", _ufw.SSH, False),
+        ("limit", 22, "198.51.100.0/24", _ufw.SSH, False),
+        ("limit", 22, "2001:db8::/48", _ufw.SSH, False),
+        ("limit", 22, "any", _ufw.SSH, True),
+    ]
+
+
+def test_ssh_sources_as_ufw_lists_them_are_steady_and_a_dropped_one_is_deleted() -> None:
+    status = STATUS.replace("22/tcp                     LIMIT IN    Anywhere                   # djangoops.fleet ssh",
+                            "22/tcp                     ALLOW IN    192.0.2.7                  # djangoops.fleet ssh\n"
+                            "22/tcp                     ALLOW IN    10.9.0.0/16                # djangoops.fleet ssh")
+    steady = {"port": 22, "rule": "allow", "sources": ["192.0.2.7", "10.9.1.1/16"]}
+    assert _ufw.rule_changes(status, [80, 443], ["172.17.0.0/16"], [8000], steady) == []
+    changes = _ufw.rule_changes(status, [80, 443], ["172.17.0.0/16"], [8000], dict(steady, sources=["192.0.2.7"]))
+    assert [(c["rule"], c["from_ip"], c["delete"]) for c in changes] == [("allow", "10.9.0.0/16", True)]
+    # Back to every source: the rule for everyone first, then the listed ones go.
+    changes = _ufw.rule_changes(status, [80, 443], ["172.17.0.0/16"], [8000], dict(steady, sources=[]))
+    assert [(c["from_ip"], c["delete"]) for c in changes] == [("any", False), ("192.0.2.7", True), ("10.9.0.0/16", True)]
+
+
+def test_a_switch_between_limit_and_allow_is_one_addition_that_ufw_replaces_in_place() -> None:
+    changes = _ufw.rule_changes(STATUS, [80, 443], ["172.17.0.0/16"], [8000], dict(SSH_ANYWHERE, rule="allow"))
+    assert [(c["rule"], c["port"], c["from_ip"], c["delete"]) for c in changes] == [("allow", 22, "any", False)]
+
+
+def test_a_new_ssh_port_is_added_before_the_old_one_is_deleted() -> None:
+    changes = _ufw.rule_changes(STATUS, [80, 443], ["172.17.0.0/16"], [8000], dict(SSH_ANYWHERE, port=2222))
+    assert [(c["port"], c["delete"]) for c in changes] == [(2222, False), (22, True)]
+
+
+@pytest.mark.parametrize(("connection", "sources", "allowed"), [
+    ("192.0.2.7 50022 198.51.100.4 22", ["192.0.2.0/24"], True),
+    ("192.0.2.7 50022 198.51.100.4 22", ["192.0.2.7"], True),
+    ("192.0.2.7 50022 198.51.100.4 22", ["192.0.3.0/24", "2001:db8::/32"], False),
+    ("::ffff:192.0.2.7 50022 ::ffff:198.51.100.4 22", ["192.0.2.0/24"], True),
+    ("2001:db8::5 50022 2001:db8::1 22", ["2001:db8::/32"], True),
+    ("2001:db8::5 50022 2001:db8::1 22", ["192.0.2.0/24"], False),
+    ("", ["192.0.2.0/24"], True),  # not over SSH: nothing to cut
+    ("192.0.2.7 50022 198.51.100.4 22", [], True),  # every source
+])
+def test_a_source_list_that_leaves_out_this_runs_address_is_a_lockout(connection, sources, allowed) -> None:
+    problem = _ufw.ssh_lockout_problem(connection, sources)
+    assert (problem == "") is allowed, problem
+    if not allowed:
+        assert "192.0.2.7" in problem or "2001:db8::5" in problem
+        assert "ufw_docker_ssh_sources" in problem
 
 
 def test_a_new_app_port_is_added_and_an_old_one_deleted() -> None:
