@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Image references and registry logins: which registry an image is pulled from, and which of the
 site's registry logins a server needs for the images it runs (filters image_registry, registry_logins
-and registry_login_problems)."""
+and registry_login_problems); and whether a container's user is root (test root_user)."""
 
 from __future__ import annotations
 
@@ -92,3 +92,16 @@ def logins_for(logins: t.Iterable[t.Mapping[str, t.Any]], images: t.Iterable[str
             chosen.append({"registry": registry, "url": login_url(registry),
                            "username": login["username"], "password": login["password"]})
     return chosen
+
+
+def is_root_user(user: str | None) -> bool:
+    """Whether a container runs as root with this user, as Docker's ``--user`` and an image's ``USER`` write
+    it (name or uid, optionally ``:group``): empty (Docker's default, root), ``root`` or uid 0, whatever the
+    group. Only the user part counts: ``app:0`` runs as app. A name other than root is taken as not root
+    (what it maps to is in the image's /etc/passwd, which Docker's inspect does not show)."""
+    name = str(user or "").strip().split(":", 1)[0].strip()
+    if not name:
+        return True
+    if name.isdigit():
+        return int(name) == 0
+    return name == "root"

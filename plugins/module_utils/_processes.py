@@ -98,7 +98,8 @@ def kind(entry: t.Any, index: int) -> dict[str, t.Any]:
         raise ValueError("%s.cpus must be 0 (no limit) or more" % where)
     result["memory"] = str(entry.get("memory", "") or "")
     if not MEMORY_PATTERN.match(result["memory"]):
-        raise ValueError("%s.memory must be a size such as 512m or 1g, or empty for no limit (got %r)" % (where, result["memory"]))
+        raise ValueError("%s.memory must be a size such as 512m or 1g, 0 for no limit, or empty for django_app_memory"
+                         " (got %r)" % (where, result["memory"]))
     result["stop_signal"] = str(entry.get("stop_signal", "SIGTERM")).strip().upper()
     if not SIGNAL_PATTERN.match(result["stop_signal"]):
         raise ValueError("%s.stop_signal must be a signal such as SIGTERM or SIGQUIT (got %r)" % (where, entry.get("stop_signal")))

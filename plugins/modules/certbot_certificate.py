@@ -194,6 +194,51 @@ options:
       - The Docker network the Certbot container joins. Defaults to Docker's default bridge.
       - Useful when the ACME server is another container on a user-defined network.
     type: str
+  container:
+    description:
+      - How the Certbot containers are confined. The defaults harden them; relax an option only for an image that needs
+        it.
+      - Certbot writes to the mounted O(config_dir), O(work_dir) and O(webroot), and to the tmpfs mounts of
+        O(container.tmpfs) (its logs in C(/var/log/letsencrypt), temporary files in C(/tmp)); nothing else.
+      - Changing these options never orders a certificate; they apply to the next Certbot run.
+    type: dict
+    suboptions:
+      read_only:
+        description:
+          - Mount the container's root file system read-only (C(--read-only)). Needs a O(container.tmpfs) entry for
+            C(/var/log/letsencrypt).
+        type: bool
+        default: true
+      tmpfs:
+        description:
+          - The tmpfs mounts, each C(<absolute path>:<mount options>) as C(--tmpfs) takes it.
+        type: list
+        elements: str
+        default: ["/tmp:rw,noexec,nosuid,nodev,size=16m", "/var/log/letsencrypt:rw,noexec,nosuid,nodev,size=16m"]
+      cap_drop:
+        description:
+          - Capabilities dropped (C(--cap-drop)). Certbot runs as root in its container on files root owns, and needs
+            none; with O(challenge=standalone) C(NET_BIND_SERVICE) is added back when C(ALL) is dropped.
+        type: list
+        elements: str
+        default: [ALL]
+      cap_add:
+        description: Capabilities given back (C(--cap-add)).
+        type: list
+        elements: str
+        default: []
+      no_new_privileges:
+        description: Run with C(--security-opt no-new-privileges).
+        type: bool
+        default: true
+      pids_limit:
+        description: Processes the container may run (C(--pids-limit)); V(0) for no limit.
+        type: int
+        default: 128
+      memory:
+        description: Memory limit (C(--memory)), for example V(256m); empty or V(0) for none.
+        type: str
+        default: 256m
 notes:
   - Certbot's own C(certbot renew) timer is not needed; run this module regularly instead, it renews when due.
   - Reload the web server after a change, for example with a handler notified by this task.
@@ -343,6 +388,7 @@ from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.command i
     PRODUCTION_DIRECTORY,
     STAGING_DIRECTORY,
     CertbotRequest,
+    ContainerSecurity,
     acme_targets,
     host_path_problems,
     obtain_certificate,
@@ -392,6 +438,31 @@ def argument_spec() -> dict:
         force=dict(type="bool", default=False),
         docker_network=dict(type="str"),
         lock_file=dict(type="path", default="/var/lock/djangoops-certbot-renew.lock"),
+        container=dict(
+            type="dict",
+            apply_defaults=True,
+            options=dict(
+                read_only=dict(type="bool", default=True),
+                tmpfs=dict(type="list", elements="str", default=list(ContainerSecurity.tmpfs)),
+                cap_drop=dict(type="list", elements="str", default=list(ContainerSecurity.cap_drop)),
+                cap_add=dict(type="list", elements="str", default=[]),
+                no_new_privileges=dict(type="bool", default=True),
+                pids_limit=dict(type="int", default=ContainerSecurity.pids_limit),
+                memory=dict(type="str", default=ContainerSecurity.memory),
+            ),
+        ),
+    )
+
+
+def _container(options: dict) -> ContainerSecurity:
+    return ContainerSecurity(
+        read_only=options["read_only"],
+        tmpfs=tuple(options["tmpfs"]),
+        cap_drop=tuple(options["cap_drop"]),
+        cap_add=tuple(options["cap_add"]),
+        no_new_privileges=options["no_new_privileges"],
+        pids_limit=options["pids_limit"],
+        memory=options["memory"] or "",
     )
 
 
@@ -412,6 +483,7 @@ def _request(params: dict) -> CertbotRequest:
         profile=params["profile"] or None,
         dns_credentials=params["dns_credentials"],
         dns_propagation_seconds=params["dns_propagation_seconds"],
+        container=_container(params["container"]),
     )
 
 

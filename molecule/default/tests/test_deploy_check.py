@@ -3,9 +3,10 @@ checks run on the new image with the real env file before it goes live, and the 
 whatever Django, Python and layout the image has.
 
 - The seed tutorial's app (tests/lab/images/polls-tutorial: Django 3.1, psycopg2, Gunicorn 20, Python
-  3.9) reads the env file's DEBUG=False as a true string: it stops before any migration or app
-  container change, the finding said in plain words; accepted by name, the same release deploys with
-  nothing but its image set, and a rollback returns to the lab's release.
+  3.9) runs as root (no USER line), which its user accepts (django_app_allow_root, with a warning), and
+  reads the env file's DEBUG=False as a true string: it stops before any migration or app container
+  change, the finding said in plain words; accepted by name, the same release deploys with nothing but
+  its image and those two settings, and a rollback returns to the lab's release.
 - A Django 4.2 app on psycopg2 with `python3` alone and manage.py in src/ (tests/lab/images/
   polls-django42) stops at its first step with what to set; set, it deploys and rolls back."""
 
@@ -26,6 +27,10 @@ TUTORIAL = "1.0.1"  # tests/lab/images/polls-tutorial
 DJANGO42 = "1.0.2"  # tests/lab/images/polls-django42
 # Apps of those eras have no health endpoint: their health check asks a page, any body.
 PAGE_HEALTH = {"django_app_healthcheck_path": "/polls/", "django_app_healthcheck_body": ""}
+# The tutorial's image has no USER line: its containers run as root, which a release refuses unless accepted.
+# (The refusal itself is not shown here: it would cost a run of its own; test_hardening.py checks the setting.)
+ALLOW_ROOT = {"django_app_allow_root": True}
+ROOT_WARNING = "run as root, accepted by django_app_allow_root"
 # What DEBUG read as a string turns on: DEBUG itself, and the cookie settings that follow it.
 DEBUG_FINDINGS = ["security.W018", "security.W012", "security.W016"]
 
@@ -81,9 +86,10 @@ def back_on_the_lab_release(lab):
 def test_the_tutorials_app_stops_on_debug_then_deploys_when_accepted_and_rolls_back(client, lab, back_on_the_lab_release):
     before = _containers(lab)
 
-    stopped = _deploy(TUTORIAL)
+    stopped = _deploy(TUTORIAL, "-e", json.dumps(ALLOW_ROOT))
     output = _flat(stopped)
     assert stopped.returncode != 0, output
+    assert ROOT_WARNING in output, output
     assert "Stop the release on what Django's deploy checks found" in output, output
     assert "security.W018 (warning): DEBUG is on in this release" in output, output
     assert "a settings.py that takes os.getenv('DEBUG') as it is reads the string 'False' as true" in output
@@ -94,7 +100,7 @@ def test_the_tutorials_app_stops_on_debug_then_deploys_when_accepted_and_rolls_b
     assert client.curl(f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{http_code}").stdout == "200"
 
     # Only the image and the accepted findings differ from the lab's inventory.
-    accepted = _deploy(TUTORIAL, "-e", json.dumps({"django_app_check_deploy_ignore": DEBUG_FINDINGS, **PAGE_HEALTH}))
+    accepted = _deploy(TUTORIAL, "-e", json.dumps({"django_app_check_deploy_ignore": DEBUG_FINDINGS, **ALLOW_ROOT, **PAGE_HEALTH}))
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "[accepted in django_app_check_deploy_ignore]" in accepted.stdout
     assert _images(lab) == {f"polls:{TUTORIAL}"}

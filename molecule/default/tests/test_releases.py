@@ -283,8 +283,10 @@ def test_an_env_file_change_shows_in_the_diff_with_secrets_masked(site, start_ve
     assert back.returncode == 0, back.stdout + back.stderr
     # A removed key is masked too: nothing says its old value was not a secret.
     assert "-DJANGOOPS_RELEASE_NOTE=********" in back.stdout
+    # The inventory sets no limits: no CPU limit, and the role's default memory limit (django_app_memory: 1g).
     for name in site.app_servers:
-        assert server(name).check_output("docker inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}' polls") == "0 0"
+        assert server(name).check_output("docker inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}' polls") \
+            == f"0 {1024 ** 3}"
 
 
 def test_rollback_returns_to_the_previous_release_even_when_run_twice(site_client, site, start_version):

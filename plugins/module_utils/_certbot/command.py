@@ -43,6 +43,11 @@ CONTAINER_CONFIG_DIR = "/etc/letsencrypt"
 CONTAINER_WORK_DIR = "/var/lib/letsencrypt"
 CONTAINER_CA_BUNDLE = "/etc/ssl/acme-ca-bundle.pem"
 
+# Where Certbot writes besides the mounted config and work directories (and the webroot): its logs, and
+# Python's temporary files. With a read-only root file system each must be a tmpfs.
+CONTAINER_LOGS_DIR = "/var/log/letsencrypt"
+DEFAULT_TMPFS = ("/tmp:rw,noexec,nosuid,nodev,size=16m", CONTAINER_LOGS_DIR + ":rw,noexec,nosuid,nodev,size=16m")
+
 CHALLENGES = ("webroot", "standalone", "dns-rfc2136")
 # Certbot's default wait for a DNS-01 record to reach the servers the CA asks.
 DEFAULT_DNS_PROPAGATION_SECONDS = 60
@@ -51,6 +56,70 @@ KEY_TYPES = ("ecdsa", "rsa")
 
 # --------------------------------------------------------------------------------------------
 # Building the docker command
+
+
+@dataclass(frozen=True)
+class ContainerSecurity:
+    """How the Certbot containers are confined (Docker's run options); the defaults harden them."""
+
+    # Root file system read-only: Certbot writes to its mounts and tmpfs only.
+    read_only: bool = True
+    # "<path>:<mount options>" each, as --tmpfs takes them.
+    tmpfs: tuple[str, ...] = DEFAULT_TMPFS
+    # Certbot runs as root in its container, on files root owns: it needs no capability (standalone gets
+    # NET_BIND_SERVICE for port 80).
+    cap_drop: tuple[str, ...] = ("ALL",)
+    cap_add: tuple[str, ...] = ()
+    no_new_privileges: bool = True
+    # 0: no limit.
+    pids_limit: int = 128
+    # "" or "0": no limit.
+    memory: str = "256m"
+
+
+def _tmpfs_paths(security: ContainerSecurity) -> set[str]:
+    return {entry.split(":", 1)[0].rstrip("/") or "/" for entry in security.tmpfs}
+
+
+def security_problems(security: ContainerSecurity) -> list[str]:
+    """What in ``security`` Docker or Certbot would refuse, each naming the option and the fix."""
+    problems = []
+    for entry in security.tmpfs:
+        if not entry.startswith("/") or any(char.isspace() for char in entry):
+            problems.append("container.tmpfs entries must be '<absolute path>:<mount options>' (got %r)" % entry)
+    if security.read_only and CONTAINER_LOGS_DIR not in _tmpfs_paths(security):
+        problems.append("container.read_only needs a container.tmpfs entry for %s, where Certbot writes its logs"
+                        % CONTAINER_LOGS_DIR)
+    if not re.fullmatch(r"([0-9]+[bkmgBKMG]?)?", security.memory):
+        problems.append("container.memory must be a size such as 256m, or empty or 0 for no limit (got %r)" % security.memory)
+    return problems
+
+
+def security_args(security: ContainerSecurity, *, publishes_port_80: bool = False) -> list[str]:
+    """The ``docker run`` options that confine a Certbot container."""
+    argv: list[str] = []
+    if security.read_only:
+        argv.append("--read-only")
+    for entry in security.tmpfs:
+        argv += ["--tmpfs", entry]
+    for capability in security.cap_drop:
+        argv += ["--cap-drop", capability]
+    cap_add = list(security.cap_add)
+    dropped_all = any(capability.upper() == "ALL" for capability in security.cap_drop)
+    if publishes_port_80 and dropped_all and not any(c.upper() in ("NET_BIND_SERVICE", "CAP_NET_BIND_SERVICE", "ALL")
+                                                     for c in cap_add):
+        # Standalone: Certbot binds port 80 itself (Docker 20.10 and later open low ports to every container user
+        # anyway; older engines do not).
+        cap_add.append("NET_BIND_SERVICE")
+    for capability in cap_add:
+        argv += ["--cap-add", capability]
+    if security.no_new_privileges:
+        argv += ["--security-opt", "no-new-privileges"]
+    if security.pids_limit > 0:
+        argv += ["--pids-limit", str(security.pids_limit)]
+    if security.memory not in ("", "0"):
+        argv += ["--memory", security.memory]
+    return argv
 
 
 @dataclass(frozen=True)
@@ -72,6 +141,7 @@ class CertbotRequest:
     # credentials INI), and how long Certbot waits after the update before the CA validates.
     dns_credentials: str | None = None
     dns_propagation_seconds: int = DEFAULT_DNS_PROPAGATION_SECONDS
+    container: ContainerSecurity = ContainerSecurity()
 
 
 @dataclass(frozen=True)
@@ -137,6 +207,7 @@ def _docker_options(request: CertbotRequest, target: AcmeTarget) -> list[str]:
     argv = ["--name", container_name(request.cert_name, target.stage)]
     if request.docker_network:
         argv += ["--network", request.docker_network]
+    argv += security_args(request.container, publishes_port_80=request.challenge == "standalone")
     argv += [
         "-v", "%s:%s" % (target.config_dir, CONTAINER_CONFIG_DIR),
         "-v", "%s:%s" % (target.work_dir, CONTAINER_WORK_DIR),
@@ -202,6 +273,9 @@ def build_certbot_argv(
         raise ParameterError("key_type must be one of %s, got %s" % (", ".join(KEY_TYPES), request.key_type))
     if request.challenge == "dns-rfc2136" and not request.dns_credentials:
         raise ParameterError("challenge dns-rfc2136 needs dns_credentials, the RFC 2136 credentials file")
+    problems = security_problems(request.container)
+    if problems:
+        raise ParameterError("; ".join(problems))
     wildcards = [domain for domain in request.domains if domain.startswith("*.")]
     if wildcards and request.challenge != "dns-rfc2136":
         raise ParameterError("%s: a wildcard name can only be validated over DNS; set challenge to dns-rfc2136"

@@ -52,6 +52,33 @@ class JobError(Exception):
     """A step of the job failed; the message says which and why."""
 
 
+def container_args(container: dict | None, *, publishes_port_80: bool = False) -> list[str]:
+    """The docker run options that confine the Certbot container (the setting ``container``, which the role
+    also gives the certbot_certificate module; its module_utils _certbot/command.py builds the same options).
+    None (a settings file written before the setting existed): Docker's defaults."""
+    if not container:
+        return []
+    argv: list[str] = ["--read-only"] if container.get("read_only") else []
+    for entry in container.get("tmpfs") or []:
+        argv += ["--tmpfs", entry]
+    drop = list(container.get("cap_drop") or [])
+    add = list(container.get("cap_add") or [])
+    for capability in drop:
+        argv += ["--cap-drop", capability]
+    if publishes_port_80 and any(c.upper() == "ALL" for c in drop) \
+            and not any(c.upper() in ("NET_BIND_SERVICE", "CAP_NET_BIND_SERVICE", "ALL") for c in add):
+        add.append("NET_BIND_SERVICE")  # standalone: Certbot binds port 80 itself
+    for capability in add:
+        argv += ["--cap-add", capability]
+    if container.get("no_new_privileges"):
+        argv += ["--security-opt", "no-new-privileges"]
+    if int(container.get("pids_limit") or 0) > 0:
+        argv += ["--pids-limit", str(int(container["pids_limit"]))]
+    if str(container.get("memory") or "") not in ("", "0"):
+        argv += ["--memory", str(container["memory"])]
+    return argv
+
+
 # ----------------------------------------------------------------------------------------------
 # Certificates and lineages
 
@@ -401,9 +428,10 @@ class Job:
             # Docker would mount an empty directory in its place, and Certbot fail to trust the CA.
             raise JobError("the ACME CA bundle %s is not a file on this proxy; run site.yml to install it"
                            % self.s["ca_bundle"])
-        argv = ["docker", "run", "--rm", "--name", "djangoops-certbot-renew",
-                "-v", "%s:/etc/letsencrypt" % self.s["config_dir"],
-                "-v", "%s:/var/lib/letsencrypt" % self.s["work_dir"]]
+        argv = (["docker", "run", "--rm", "--name", "djangoops-certbot-renew"]
+                + container_args(self.s.get("container"), publishes_port_80=bool(self.s.get("publish_http")))
+                + ["-v", "%s:/etc/letsencrypt" % self.s["config_dir"],
+                   "-v", "%s:/var/lib/letsencrypt" % self.s["work_dir"]])
         for path in self.s.get("mounts", []):
             argv += ["-v", "%s:%s" % (path, path)]
         if self.s.get("publish_http"):

@@ -488,6 +488,18 @@ BAD_CASES = {
         "django_app", {"django_app_name": "my polls"},
         "django_app_name: 'my polls' is not a container name", "Check the django_app settings",
         None),
+    "django_app-tmpfs-relative": Bad(
+        "django_app", {"django_app_tmpfs": ["tmp:rw,size=64m"]},
+        'django_app_tmpfs entries must be "<absolute path>:<mount options>"', "Check the django_app settings",
+        None),
+    "django_app-user-with-a-space": Bad(
+        "django_app", {"django_app_user": "10001 10001"},
+        "django_app_user must be a user as Docker's --user takes it", "Check the django_app settings",
+        None),
+    "nginx_proxy-health-port-443": Bad(
+        "nginx_proxy", {"nginx_proxy_health_port": 443},
+        "nginx_proxy_health_port must be a port 1-65535 other than 80 and 443", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
     "nginx_proxy-body-size-with-a-directive": Bad(
         "nginx_proxy", {"nginx_proxy_client_max_body_size": "25m; autoindex on"},
         "nginx_proxy_client_max_body_size: '25m; autoindex on' is not an Nginx size", "Check the nginx_proxy settings",

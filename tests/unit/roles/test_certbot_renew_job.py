@@ -370,3 +370,47 @@ def test_the_export_says_how_the_last_run_went_also_without_a_certificate(tmp_pa
     exported = json.loads(pathlib.Path(proxy.settings["bundle"]).read_text())
     assert exported == {"format": 1, "host": "proxy-under-test", "cert_name": "polls", "last_run_failed": False,
                         "last_run_at": NOW.timestamp()}
+
+
+# The role's defaults (defaults/main.yml, as vars/main.yml passes them in the job's settings).
+ROLE_CONTAINER = {
+    "read_only": True,
+    "tmpfs": ["/tmp:rw,noexec,nosuid,nodev,size=16m", "/var/log/letsencrypt:rw,noexec,nosuid,nodev,size=16m"],
+    "cap_drop": ["ALL"], "cap_add": [], "no_new_privileges": True, "pids_limit": 128, "memory": "256m",
+}
+
+
+def test_the_renewal_runs_certbot_in_a_hardened_container(tmp_path):
+    proxy = Proxy(tmp_path)
+    proxy.settings["container"] = ROLE_CONTAINER
+    job.install(_candidate("ca", not_before=NOW, not_after=NOW + 10 * MINUTE, serial=0xC1), proxy.settings["config_dir"], "polls")
+    proxy.fail.add("10.0.0.1")
+    proxy.clock = NOW + 6 * MINUTE
+    assert proxy() == 0
+    (run,) = proxy.commands("run")
+    assert run[run.index("djangoops-certbot-renew") + 1:run.index("-v")] == [
+        "--read-only",
+        "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=16m",
+        "--tmpfs", "/var/log/letsencrypt:rw,noexec,nosuid,nodev,size=16m",
+        "--cap-drop", "ALL",
+        "--security-opt", "no-new-privileges",
+        "--pids-limit", "128",
+        "--memory", "256m",
+    ]
+
+
+@pytest.mark.parametrize("container, standalone", [
+    (ROLE_CONTAINER, False),
+    (ROLE_CONTAINER, True),
+    (dict(ROLE_CONTAINER, read_only=False, tmpfs=[], cap_drop=[], no_new_privileges=False, pids_limit=0, memory=""), True),
+    (dict(ROLE_CONTAINER, cap_add=["NET_BIND_SERVICE"], memory="0", pids_limit=64), True),
+])
+def test_the_job_confines_certbot_as_the_module_does(container, standalone):
+    from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.command import ContainerSecurity, security_args
+
+    security = ContainerSecurity(**{key: tuple(value) if isinstance(value, list) else value for key, value in container.items()})
+    assert job.container_args(container, publishes_port_80=standalone) == security_args(security, publishes_port_80=standalone)
+
+
+def test_settings_written_before_the_container_setting_run_certbot_as_before():
+    assert job.container_args(None) == []

@@ -40,7 +40,8 @@ ROLE_DIR = CHECKOUT / "roles" / "nginx_proxy"
 RENDER_DIR = pathlib.Path(tempfile.mkdtemp(prefix="djangoops-nginx-proxy-templates-"))
 atexit.register(shutil.rmtree, RENDER_DIR, ignore_errors=True)
 
-NGINX_FILES = ("nginx.conf", "tls.conf", "conf.d/00-default.conf", "conf.d/05-limits.conf", "conf.d/10-site.conf")
+NGINX_FILES = ("nginx.conf", "tls.conf", "conf.d/00-default.conf", "conf.d/05-health.conf", "conf.d/05-limits.conf",
+               "conf.d/10-site.conf")
 PAGE = "maintenance/page.html"
 FILES = (*NGINX_FILES, PAGE)
 NAME = "www.example.com"
@@ -84,6 +85,9 @@ CASES: dict[str, dict[str, t.Any]] = {
         "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
         "nginx_proxy_acme_issuer": "192.0.2.8",
         "nginx_proxy_acme_peers": ["localhost", "192.0.2.7", "192.0.2.8"],
+    },
+    "health_port": {
+        "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True, "nginx_proxy_health_port": 9181,
     },
     "maintenance": {
         "nginx_proxy_server_names": [NAME], "__nginx_proxy_tls_enabled": True,
@@ -801,3 +805,42 @@ def test_without_certificate_the_zones_are_unused(rendered: dict[str, Rendered])
     # Defined at http level all the same (Nginx accepts zones no location uses); nothing in the site applies them.
     assert set(_zones(case)) == {"djangoops_req", "djangoops_login", "djangoops_conn"}
     assert not [str(d) for d in walk(case.tree["conf.d/10-site.conf"]) if d.name.startswith("limit_")]
+# --- Hardening: a read-only root file system, a health check ----------------------------------------
+
+# Every temporary file Nginx's HTTP modules write (the official image's Nginx and Debian's build them all in):
+# a path left to the image's build (/var/cache/nginx, /var/lib/nginx) would be created at start on the
+# read-only root file system, and Nginx would not start.
+TEMP_PATHS = ("client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path", "uwsgi_temp_path", "scgi_temp_path")
+
+
+@pytest.mark.parametrize("case", ["default", "no_tls"])
+def test_nginx_writes_only_under_the_tmpfs(rendered: dict[str, Rendered], case: str) -> None:
+    tree = rendered[case].tree["nginx.conf"]
+    (http,) = [d.block for d in find(tree, "http")]
+    assert only(tree, "pid") == ["/tmp/nginx.pid"]
+    paths = [only(http, name)[0] for name in TEMP_PATHS]
+    assert all(path.startswith("/tmp/") for path in paths), paths
+    assert len(set(paths)) == len(paths), paths
+    # Logs go to Docker, not to files.
+    assert only(tree, "error_log")[0] == "/dev/stderr"
+    assert only(http, "access_log")[0] == "/dev/stdout"
+    # No temp path of any file elsewhere, where it would escape the tmpfs.
+    for file in NGINX_FILES:
+        for directive in walk(rendered[case].tree[file]):
+            if directive.name.endswith("_temp_path") or directive.name == "proxy_cache_path":
+                assert directive.args[0].startswith("/tmp/"), (file, str(directive))
+
+
+@pytest.mark.parametrize("case, port", [("default", "8081"), ("health_port", "9181")])
+def test_the_health_endpoint_answers_on_loopback_only(rendered: dict[str, Rendered], case: str, port: str) -> None:
+    (server,) = rendered[case].servers("conf.d/05-health.conf")
+    assert args_of(server, "listen") == [["127.0.0.1:" + port]]
+    assert only(server, "access_log") == ["off"]
+    healthz = location(server, "=", "/healthz")
+    assert only(healthz, "return") == ["200", "ok\\n"]
+    # Anything else there is no page of the site.
+    assert only(location(server, "/"), "return") == ["404"]
+    # No other server listens on that port, on any address.
+    others = [args[0] for file in NGINX_FILES if file != "conf.d/05-health.conf"
+              for server in rendered[case].servers(file) for args in args_of(server, "listen")]
+    assert others and not [listen for listen in others if listen.rsplit(":", 1)[-1] == port], others

@@ -94,3 +94,11 @@ def test_each_problem_of_a_login_names_the_entry(logins, problem):
 def test_no_problem_shows_a_password():
     found = _images.login_problems([{"registry": "ghcr io", "username": "", "password": "hunter2\n", "extra": 1}])
     assert len(found) == 4 and not any("hunter2" in line for line in found), found
+
+
+@pytest.mark.parametrize("user, root", [
+    ("", True), (None, True), ("root", True), ("0", True), ("0:0", True), ("root:1000", True),
+    ("app", False), ("10001:10001", False), ("app:0", False), ("65534", False),
+])
+def test_a_container_user_is_root_by_its_user_part_only(user, root):
+    assert _images.is_root_user(user) is root

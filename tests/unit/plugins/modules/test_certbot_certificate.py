@@ -590,3 +590,46 @@ def test_dns_01_checks_its_credentials_file_and_a_changed_challenge_replaces_the
     conf.write_text("[renewalparams]\nauthenticator = webroot\n")
     rc, result = lab.run(check_mode=True, **dns)
     assert result["changed"] is True and result["reason"] == "challenge changed: webroot -> dns-rfc2136", result
+
+
+def _options_before_image(call: list[str]) -> list[str]:
+    """The docker run options between the container's name and its first mount."""
+    return call[call.index("--name") + 2:call.index("-v")]
+
+
+def test_the_certbot_containers_are_hardened_by_default(lab):
+    rc, result = lab.run()
+    assert rc == 0, result
+    for call in lab.calls():
+        assert _options_before_image(call) == [
+            "--read-only",
+            "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=16m",
+            "--tmpfs", "/var/log/letsencrypt:rw,noexec,nosuid,nodev,size=16m",
+            "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges",
+            "--pids-limit", "128",
+            "--memory", "256m",
+        ], call
+
+
+def test_container_options_given_in_part_keep_the_other_defaults_and_never_order_by_themselves(lab):
+    rc, result = lab.run(check_mode=True, container={"read_only": False, "pids_limit": 0, "cap_add": ["DAC_OVERRIDE"]})
+    assert rc == 0, result
+    assert _options_before_image(result["commands"][0]) == [
+        "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=16m",
+        "--tmpfs", "/var/log/letsencrypt:rw,noexec,nosuid,nodev,size=16m",
+        "--cap-drop", "ALL", "--cap-add", "DAC_OVERRIDE",
+        "--security-opt", "no-new-privileges",
+        "--memory", "256m",
+    ]
+    lab.run()
+    rc, result = lab.run(container={"memory": "512m"})
+    assert rc == 0, result
+    assert result["changed"] is False and len(lab.calls()) == 2
+
+
+def test_a_read_only_container_without_a_tmpfs_for_the_logs_is_refused_before_docker(lab):
+    rc, result = lab.run(container={"tmpfs": ["/tmp:size=16m"]})
+    assert rc == 1, result
+    assert "container.read_only needs a container.tmpfs entry for /var/log/letsencrypt" in result["msg"]
+    assert lab.calls() == []

@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.djangoops.fleet.plugins.module_utils._certbot.command import (
     AcmeTarget,
     CertbotRequest,
+    ContainerSecurity,
     acme_targets,
     build_certbot_argv,
     obtain_certificate,
@@ -55,11 +56,24 @@ REQUEST = CertbotRequest(
     image="certbot/certbot:v5.8.0",
 )
 
+# The defaults' docker run options: Certbot writes only to its mounts (state, work directory, webroot) and to
+# these two tmpfs (its logs, Python's temporary files).
+HARDENED = [
+    "--read-only",
+    "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=16m",
+    "--tmpfs", "/var/log/letsencrypt:rw,noexec,nosuid,nodev,size=16m",
+    "--cap-drop", "ALL",
+    "--security-opt", "no-new-privileges",
+    "--pids-limit", "128",
+    "--memory", "256m",
+]
+
 
 def test_staging_argv_uses_separate_state_directories():
     staging = _targets()[0]
     assert build_certbot_argv(REQUEST, staging, lineage_exists=False) == [
         "docker", "run", "--rm", "--name", "certbot-shop.example.test-staging",
+        *HARDENED,
         "-v", "/etc/letsencrypt-staging:/etc/letsencrypt",
         "-v", "/var/lib/letsencrypt-staging:/var/lib/letsencrypt",
         "-v", "/var/www/html:/var/www/html",
@@ -77,6 +91,7 @@ def test_production_argv_forces_renewal_of_an_existing_lineage():
     production = _targets()[1]
     assert build_certbot_argv(REQUEST, production, lineage_exists=True, docker="/usr/bin/docker") == [
         "/usr/bin/docker", "run", "--rm", "--name", "certbot-shop.example.test-production",
+        *HARDENED,
         "-v", "/etc/letsencrypt:/etc/letsencrypt",
         "-v", "/var/lib/letsencrypt:/var/lib/letsencrypt",
         "-v", "/var/www/html:/var/www/html",
@@ -111,6 +126,7 @@ def test_argv_for_a_private_acme_server_in_standalone_mode():
     assert build_certbot_argv(request, staging, lineage_exists=False) == [
         "docker", "run", "--rm", "--name", "certbot-app-staging",
         "--network", "lab",
+        *HARDENED[:7], "--cap-add", "NET_BIND_SERVICE", *HARDENED[7:],
         "-v", "/srv/le-test:/etc/letsencrypt",
         "-v", "/srv/le-work-staging:/var/lib/letsencrypt",
         "-p", "80:80",
@@ -124,6 +140,52 @@ def test_argv_for_a_private_acme_server_in_standalone_mode():
         "--key-type", "rsa",
         "--standalone",
     ]
+
+
+def test_every_directory_certbot_writes_is_a_mount_or_a_tmpfs():
+    argv = build_certbot_argv(REQUEST, _targets()[1], lineage_exists=False)
+    mounted = {argv[i + 1].split(":")[1] for i, word in enumerate(argv) if word == "-v"}
+    tmpfs = {argv[i + 1].split(":")[0] for i, word in enumerate(argv) if word == "--tmpfs"}
+    assert "--read-only" in argv
+    # --config-dir, --work-dir, the webroot; --logs-dir and Python's tempfile.
+    assert mounted == {"/etc/letsencrypt", "/var/lib/letsencrypt", "/var/www/html"}
+    assert tmpfs == {"/var/log/letsencrypt", "/tmp"}
+
+
+@pytest.mark.parametrize("security, expected", [
+    # Everything relaxed: Docker's defaults.
+    (ContainerSecurity(read_only=False, tmpfs=(), cap_drop=(), no_new_privileges=False, pids_limit=0, memory=""), []),
+    (ContainerSecurity(read_only=False, tmpfs=(), cap_drop=(), no_new_privileges=False, pids_limit=0, memory="0"), []),
+    # A capability given back, other limits.
+    (ContainerSecurity(cap_add=("DAC_OVERRIDE",), pids_limit=64, memory="1g", tmpfs=("/var/log/letsencrypt:size=1m",)),
+     ["--read-only", "--tmpfs", "/var/log/letsencrypt:size=1m", "--cap-drop", "ALL", "--cap-add", "DAC_OVERRIDE",
+      "--security-opt", "no-new-privileges", "--pids-limit", "64", "--memory", "1g"]),
+])
+def test_the_container_options_follow_the_settings(security, expected):
+    request = CertbotRequest(cert_name="app", domains=("app.example.test",), container=security)
+    argv = build_certbot_argv(request, _targets()[0], lineage_exists=False)
+    assert argv[5:argv.index("-v")] == expected
+
+
+def test_standalone_keeps_the_right_to_bind_port_80_unless_it_is_given_already():
+    request = CertbotRequest(cert_name="app", domains=("app.example.test",), challenge="standalone",
+                             container=ContainerSecurity(cap_add=("NET_BIND_SERVICE",)))
+    argv = build_certbot_argv(request, _targets()[0], lineage_exists=False)
+    assert argv.count("NET_BIND_SERVICE") == 1
+    kept = CertbotRequest(cert_name="app", domains=("app.example.test",), challenge="standalone",
+                          container=ContainerSecurity(cap_drop=("NET_RAW",)))
+    assert "--cap-add" not in build_certbot_argv(kept, _targets()[0], lineage_exists=False)
+
+
+@pytest.mark.parametrize("security, message", [
+    (ContainerSecurity(tmpfs=("/tmp:size=16m",)), "container.read_only needs a container.tmpfs entry for /var/log/letsencrypt"),
+    (ContainerSecurity(tmpfs=("var/log/letsencrypt:size=1m",)), "container.tmpfs entries must be '<absolute path>"),
+    (ContainerSecurity(memory="lots"), "container.memory must be a size such as 256m"),
+])
+def test_container_settings_docker_or_certbot_would_refuse_are_named(security, message):
+    request = CertbotRequest(cert_name="app", domains=("app.example.test",), container=security)
+    with pytest.raises(ParameterError, match=message):
+        build_certbot_argv(request, _targets()[0], lineage_exists=False)
 
 
 def test_container_names_are_docker_safe():
