@@ -557,15 +557,15 @@ def client(lab: Lab) -> Client:
     return Client(lab)
 
 
-# tests/lab/python/sitecustomize.py: the garbage collector frozen in Ansible's forked workers; with
-# DJANGOOPS_LAB_TEMPLATE_CACHE=<directory> in the environment (opt-in until a full run has proved it), the templates
-# they compile are shared on disk by every run of both lanes.
+# tests/lab/python/sitecustomize.py: the garbage collector frozen in Ansible's forked workers, and the templates
+# they compile shared on disk by every run of both lanes (less CPU per run: a third less for a site.yml run).
 _CONTROLLER_PYTHONPATH = os.pathsep.join(filter(None, [str(PROJECT / "tests" / "lab" / "python"), os.environ.get("PYTHONPATH")]))
+_TEMPLATE_CACHE = LAB_DIR / "template-cache"
 
 
 def _playbook_command(playbook: str, args: tuple[str, ...], inventories: tuple[str, ...]) -> tuple[list[str], dict]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
-               PYTHONPATH=_CONTROLLER_PYTHONPATH)
+               PYTHONPATH=_CONTROLLER_PYTHONPATH, DJANGOOPS_LAB_TEMPLATE_CACHE=str(_TEMPLATE_CACHE))
     command = ["ansible-playbook", *(arg for inventory in inventories for arg in ("-i", str(PROJECT / inventory)))]
     return [*command, str(PROJECT / playbook), *args], env
 
