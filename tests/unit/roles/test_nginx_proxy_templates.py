@@ -805,6 +805,8 @@ def test_without_certificate_the_zones_are_unused(rendered: dict[str, Rendered])
     # Defined at http level all the same (Nginx accepts zones no location uses); nothing in the site applies them.
     assert set(_zones(case)) == {"djangoops_req", "djangoops_login", "djangoops_conn"}
     assert not [str(d) for d in walk(case.tree["conf.d/10-site.conf"]) if d.name.startswith("limit_")]
+
+
 # --- Hardening: a read-only root file system, a health check ----------------------------------------
 
 # Every temporary file Nginx's HTTP modules write (the official image's Nginx and Debian's build them all in):
