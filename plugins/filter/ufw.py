@@ -20,11 +20,12 @@ def ufw_rule_changes(status, web_ports, local_sources, app_ports, ssh=None):
         if not is_sequence(value):
             raise AnsibleFilterError("ufw_rule_changes: %s must be a list" % name)
     if ssh is not None and not (isinstance(ssh, Mapping) and {"port", "rule"} <= set(ssh)
-                                and is_sequence(ssh.get("sources") or [])):
-        raise AnsibleFilterError("ufw_rule_changes: ssh must be a dict with port, rule and a list of sources")
+                                and is_sequence(ssh.get("sources") or []) and is_sequence(ssh.get("peers") or [])):
+        raise AnsibleFilterError("ufw_rule_changes: ssh must be a dict with port, rule, and lists of sources and peers")
     try:
         return _ufw.rule_changes(str(status or ""), list(web_ports), list(local_sources), list(app_ports),
-                                 None if ssh is None else dict(ssh, sources=list(ssh.get("sources") or [])))
+                                 None if ssh is None else dict(ssh, sources=list(ssh.get("sources") or []),
+                                                               peers=list(ssh.get("peers") or [])))
     except ValueError as error:
         raise AnsibleFilterError("ufw_rule_changes: %s" % error) from error
 

@@ -12,6 +12,7 @@ import re
 import typing as t
 
 SSH = "djangoops.fleet ssh"
+PEERS = "djangoops.fleet proxy peers"
 WEB = "djangoops.fleet web"
 LOCAL_PROXY = "djangoops.fleet local proxy"
 ANYWHERE = "Anywhere"
@@ -19,7 +20,7 @@ ANYWHERE = "Anywhere"
 # `ufw status verbose`: "80/tcp   ALLOW IN   Anywhere   # comment"; the "(v6)" twins of IPv4 rules are
 # left out (a rule from anywhere covers both families; one from an IPv4 network has no twin).
 _RULE = re.compile(r"^(?P<port>[0-9]+)/tcp +(?P<action>ALLOW|LIMIT) IN +(?P<source>[0-9A-Za-z.:/]+) +# (?P<comment>%s)$"
-                   % "|".join(re.escape(comment) for comment in (SSH, WEB, LOCAL_PROXY)), re.MULTILINE)
+                   % "|".join(re.escape(comment) for comment in (SSH, PEERS, WEB, LOCAL_PROXY)), re.MULTILINE)
 
 
 def source_as_listed(source: str) -> str:
@@ -59,11 +60,12 @@ def present_rules(status: str) -> list[dict[str, t.Any]]:
 
 def wanted_rules(web_ports: t.Sequence[t.Any], local_sources: t.Sequence[str], app_ports: t.Sequence[t.Any],
                  ssh: t.Mapping[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
-    """SSH (``ssh``: its port, rule and sources, none meaning every source), the web ports open to everyone,
-    and each app port open to each network the server's own Nginx connects from (CIDRs, as Docker reports
-    its bridge's subnets)."""
+    """SSH (``ssh``: its port, rule and sources, none meaning every source, and the other proxies' addresses,
+    ``peers``, always allowed without a rate limit), the web ports open to everyone, and each app port open to
+    each network the server's own Nginx connects from (CIDRs, as Docker reports its bridge's subnets)."""
     rules = []
     if ssh is not None:
+        rules.extend(_rule(ssh["port"], source_as_listed(peer), PEERS) for peer in ssh.get("peers") or [])
         rules.extend(_rule(ssh["port"], source_as_listed(source), SSH, ssh["rule"])
                      for source in ssh.get("sources") or [ANYWHERE])
     rules.extend(_rule(port, ANYWHERE, WEB) for port in web_ports)
@@ -73,23 +75,39 @@ def wanted_rules(web_ports: t.Sequence[t.Any], local_sources: t.Sequence[str], a
     return rules
 
 
+def _family(source: str) -> str:
+    return "ipv6" if ":" in source else "ipv4"
+
+
 def rule_changes(status: str, web_ports: t.Sequence[t.Any], local_sources: t.Sequence[str],
                  app_ports: t.Sequence[t.Any], ssh: t.Mapping[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
     """The rules to add (``delete: False``), then those to delete, each with the ufw module's ``from_ip``: a
     connection from a source still allowed never passes through a moment without its rule. Without ``ssh``,
     the SSH rules are left as they are. A rule whose action changes (limit, allow) is only added: UFW replaces
-    the rule of the same port and source in place."""
+    the rule of the same port and source in place.
+
+    The proxies' certificate sync connects to its peers over SSH as often as their renewal timers run: their
+    rules must come before a ``limit`` rule that would count them, so they are inserted first in their family
+    (``insert``), and when one lists after an SSH rule, all of them are deleted first and inserted again."""
     present = present_rules(status)
     if ssh is None:
-        present = [rule for rule in present if rule["comment"] != SSH]
+        present = [rule for rule in present if rule["comment"] not in (SSH, PEERS)]
     wanted = wanted_rules(web_ports, local_sources, app_ports, ssh)
 
     def key(rule: t.Mapping[str, t.Any]) -> tuple:
         return rule["port"], rule["source"], rule["comment"]
 
+    first_ssh = min((index for index, rule in enumerate(present) if rule["comment"] == SSH), default=len(present))
+    misordered = any(rule["comment"] == PEERS and index > first_ssh for index, rule in enumerate(present))
+    removed = [rule for rule in present if misordered and rule["comment"] == PEERS]
+    kept = [rule for rule in present if rule not in removed]
+
     wanted_keys = {key(rule) for rule in wanted}
-    changes = [dict(rule, delete=False) for rule in wanted if rule not in present]
-    changes += [dict(rule, delete=True) for rule in present if key(rule) not in wanted_keys]
+    changes = [dict(rule, delete=True) for rule in removed]
+    changes += [dict(rule, delete=False) for rule in wanted if rule not in kept]
+    changes += [dict(rule, delete=True) for rule in kept if key(rule) not in wanted_keys]
     for change in changes:
         change["from_ip"] = "any" if change["source"] == ANYWHERE else change["source"]
+        if change["comment"] == PEERS and not change["delete"]:
+            change["insert"], change["insert_relative_to"] = 0, "first-" + _family(change["source"])
     return changes

@@ -121,3 +121,28 @@ def test_a_fresh_server_gets_every_rule() -> None:
 def test_a_source_that_is_no_network_is_refused() -> None:
     with pytest.raises(ValueError):
         _ufw.rule_changes("", [], ["bridge"], [8000])
+
+
+def test_the_proxies_peers_are_inserted_before_the_ssh_rule_that_would_count_them() -> None:
+    ssh = dict(SSH_ANYWHERE, peers=["10.87.0.13", "fd00:87::13"])
+    changes = _ufw.rule_changes(STATUS, [80, 443], ["172.17.0.0/16"], [8000], ssh)
+    assert [(c["rule"], c["port"], c["from_ip"], c["comment"], c["delete"], c.get("insert"), c.get("insert_relative_to"))
+            for c in changes] == [
+        ("allow", 22, "10.87.0.13", _ufw.PEERS, False, 0, "first-ipv4"),
+        ("allow", 22, "fd00:87::13", _ufw.PEERS, False, 0, "first-ipv6"),
+    ]
+
+
+def test_peers_listed_before_the_ssh_rule_are_steady_and_listed_after_it_are_moved() -> None:
+    peer = "22/tcp                     ALLOW IN    10.87.0.13                 # djangoops.fleet proxy peers\n"
+    ssh_line = "22/tcp                     LIMIT IN    Anywhere                   # djangoops.fleet ssh\n"
+    ssh = dict(SSH_ANYWHERE, peers=["10.87.0.13"])
+    before = STATUS.replace(ssh_line, peer + ssh_line)
+    assert _ufw.rule_changes(before, [80, 443], ["172.17.0.0/16"], [8000], ssh) == []
+    after = STATUS.replace(ssh_line, ssh_line + peer)
+    changes = _ufw.rule_changes(after, [80, 443], ["172.17.0.0/16"], [8000], ssh)
+    assert [(c["from_ip"], c["comment"], c["delete"], c.get("insert")) for c in changes] == [
+        ("10.87.0.13", _ufw.PEERS, True, None), ("10.87.0.13", _ufw.PEERS, False, 0)]
+    # A proxy that is one no more (no peers): its peers' rules go, the SSH rule stays.
+    gone = _ufw.rule_changes(before, [80, 443], ["172.17.0.0/16"], [8000], SSH_ANYWHERE)
+    assert [(c["from_ip"], c["comment"], c["delete"]) for c in gone] == [("10.87.0.13", _ufw.PEERS, True)]
