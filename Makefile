@@ -2,9 +2,20 @@
 # Everything else is a step of those two, usable on its own.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-PYTHON ?= python3.11
+# Supported ansible-core releases (README, "Versions and why"): the default environment .venv is the
+# newest (requirements.txt, Python 3.13 or 3.12); .venv-oldest is the oldest (requirements-oldest.txt,
+# Python 3.11), used only by the matrix: ansible-test sanity and units and the project-venv unit tests
+# run on both, lint, molecule, the lab and the benchmarks on the newest only.
+# The interpreters are found as a fresh machine has them: on PATH or under pyenv (scripts/find-python.sh).
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell scripts/find-python.sh 3.13 3.12)
+endif
+ifeq ($(origin PYTHON_OLDEST),undefined)
+PYTHON_OLDEST := $(shell scripts/find-python.sh 3.11)
+endif
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
+VENV_OLDEST := $(CURDIR)/.venv-oldest
 COLLECTION_LINK := $(CURDIR)/.cache/collections/ansible_collections/djangoops/fleet
 LAB_INVENTORY := inventories/lab
 export DJANGOOPS_LAB_DIR := $(CURDIR)/.lab
@@ -25,19 +36,35 @@ export ANSIBLE_STRATEGY_PLUGINS = $(wildcard $(VENV)/lib/python3*/site-packages)
 export ANSIBLE_HOST_KEY_CHECKING := False
 endif
 
-.PHONY: help demo test bench venv host images collection lab-up lab-down converge verify unit units lint sanity molecule readmes clean
+.PHONY: help demo test bench venv venv-oldest host images collection lab-up lab-down converge verify unit units lint sanity \
+  static matrix unit-oldest units-oldest sanity-oldest molecule readmes clean
 
 help:
 	@echo "make demo   # bring up the lab and run playbooks/site.yml against it"
-	@echo "make test   # unit tests, ansible-lint, ansible-test sanity, molecule default scenario"
+	@echo "make test   # unit tests, ansible-lint, ansible-test sanity and units on every supported core, molecule"
+	@echo "make matrix # ansible-test sanity and units and the unit tests on the oldest supported core"
 	@echo "make lab-down   # tear the lab down"
 	@echo "make verify T=molecule/default/tests/test_site.py [K=expr] [M=readonly]   # lab checks on the running lab"
 	@echo "make bench  # the benchmarks of benchmarks/README.md on the lab (not part of make test)"
 
+# --clear: a .venv of another Python (3.11 before issue 24) is replaced, not mixed into.
 $(BIN)/.installed: requirements.txt
-	$(call say,Creating $(VENV) with the pinned requirements)
-	$(PYTHON) -m venv $(VENV)
+	@[ -n "$(PYTHON)" ] || { echo "make: no Python 3.13 or 3.12 found for $(VENV) (ansible-core 2.21 needs 3.12 or newer):" \
+	  "neither python3.13 nor python3.12 runs from PATH, and pyenv has neither. Install one" \
+	  "(e.g. 'pyenv install 3.13', or your distribution's python3.13 with its venv module)," \
+	  "or name it: make PYTHON=/path/to/python3.12" >&2; exit 1; }
+	$(call say,Creating $(VENV) with the pinned requirements on $(PYTHON))
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV_OLDEST)/bin/.installed: requirements-oldest.txt
+	@[ -n "$(PYTHON_OLDEST)" ] || { echo "make: no Python 3.11 found for $(VENV_OLDEST), the oldest supported core" \
+	  "(ansible-core 2.19): python3.11 does not run from PATH and pyenv has none. Install one" \
+	  "(e.g. 'pyenv install 3.11'), or name it: make PYTHON_OLDEST=/path/to/python3.11" >&2; exit 1; }
+	$(call say,Creating $(VENV_OLDEST) (the oldest supported core) on $(PYTHON_OLDEST))
+	$(PYTHON_OLDEST) -m venv --clear $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/pip install --quiet --disable-pip-version-check -r requirements-oldest.txt
 	touch $@
 
 $(COLLECTION_LINK):
@@ -49,6 +76,8 @@ $(BIN)/.mitogen-installed: requirements-mitogen.txt $(BIN)/.installed
 	touch $@
 
 venv: $(BIN)/.installed $(COLLECTION_LINK) $(if $(filter 1,$(MITOGEN)),$(BIN)/.mitogen-installed)
+
+venv-oldest: $(VENV_OLDEST)/bin/.installed $(COLLECTION_LINK)
 
 host:
 	$(call say,Checking for the Docker engine, debootstrap and shellcheck)
@@ -101,7 +130,7 @@ unit: venv
 
 units: venv
 	$(call say,ansible-test units (the collection under ansible_collections/djangoops/fleet, in ansible-test's venv))
-	scripts/ansible-test.sh units $(addprefix --exclude ,$(UNIT_IN_PROJECT_VENV))
+	scripts/ansible-test.sh $(VENV) units $(addprefix --exclude ,$(UNIT_IN_PROJECT_VENV))
 
 lint: venv
 	$(call say,ansible-lint (production profile))
@@ -109,7 +138,26 @@ lint: venv
 
 sanity: venv host
 	$(call say,ansible-test sanity)
-	scripts/ansible-test.sh sanity
+	scripts/ansible-test.sh $(VENV) sanity
+
+# The same checks on the oldest supported core, each in .venv-oldest (its bin first on PATH, so
+# pytest, ansible-playbook and ansible-doc are the oldest core's).
+unit-oldest: venv-oldest
+	$(call say,Unit tests that need the project's venv, on the oldest core)
+	PATH=$(VENV_OLDEST)/bin:$$PATH scripts/run-pytest.sh -p no:cacheprovider $(UNIT_IN_PROJECT_VENV) benchmarks/tests
+
+units-oldest: venv-oldest
+	$(call say,ansible-test units on the oldest core)
+	scripts/ansible-test.sh $(VENV_OLDEST) units $(addprefix --exclude ,$(UNIT_IN_PROJECT_VENV))
+
+sanity-oldest: venv-oldest host
+	$(call say,ansible-test sanity on the oldest core)
+	scripts/ansible-test.sh $(VENV_OLDEST) sanity
+
+matrix: unit-oldest sanity-oldest units-oldest
+
+# What scripts/test.sh runs beside the molecule scenario: the newest core's checks, then the matrix.
+static: unit lint sanity units matrix
 
 molecule: venv images collection
 	$(call say,Molecule default scenario: create the lab, converge, verify (idempotence first), destroy)
@@ -119,7 +167,7 @@ readmes: venv
 	$(call say,Regenerating the variables part of each role README from its argument spec and defaults)
 	$(BIN)/python scripts/role-readme.py --write
 
-# The static checks (unit lint sanity units) run beside the molecule scenario, niced, in the cores it
+# The static checks (`make static`: unit lint sanity units on the newest core, then the matrix) run beside the molecule scenario, niced, in the cores it
 # leaves idle; a failed one stops the scenario (scripts/test.sh).
 test: venv host
 	$(call say,Static checks beside the molecule scenario (scripts/test.sh))

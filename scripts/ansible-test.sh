@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
 # Run ansible-test on a copy of the collection laid out as ansible_collections/djangoops/fleet,
-# which is where ansible-test requires a collection to be. Usage: scripts/ansible-test.sh sanity|units [args]
+# which is where ansible-test requires a collection to be, with the ansible-core of one venv (one
+# supported core: .venv the newest, .venv-oldest the oldest; the Makefile's CORES).
+# Usage: scripts/ansible-test.sh VENV sanity|units [args]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-root="$top/.cache/ansible-test"
+venv=$(cd "$1" && pwd)
+command=$2
+shift 2
+bin="$venv/bin"
+[ -x "$bin/ansible-test" ] || { echo "$venv has no ansible-test: build it first (make venv, make venv-oldest)" >&2; exit 1; }
+# ansible-test runs on the venv's own Python; each venv gets its own copy of the tree, so the cores
+# can run side by side.
+python_version=$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+root="$top/.cache/ansible-test/$(basename "$venv")"
 tree="$root/ansible_collections/djangoops/fleet"
-command=$1
-shift
 
 # ansible-test bootstraps pip in its venvs with a script it downloads from a host this machine
-# cannot reach; its documented remedy is a script saved at this cache path.
-pip_version=24.2  # the pip that ansible-core 2.19's ansible-test bootstraps
+# cannot reach; its documented remedy is a script saved at this cache path, named after the pip
+# version this ansible-test pins (24.2 for ansible-core 2.19, 25.2 for 2.21).
+pip_version=$("$bin/python" -c '
+import pathlib, re, ansible_test
+source = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
+print(re.search(r"pip=.([0-9.]+).", source.read_text(encoding="utf-8")).group(1))
+')
 cache=~/.ansible/test/cache/get_pip_${pip_version//./_}.py
 [ -f "$cache" ] || { mkdir -p "$(dirname "$cache")"; cp "$top/scripts/get-pip-standin.py" "$cache"; }
 
@@ -24,9 +37,9 @@ mkdir -p "$tree"
 
 # ansible-test only sees the collections in its own root. The unit tests run the roles, whose
 # handlers name community.docker modules, so every collection galaxy.yml depends on is linked
-# there from the ansible bundle that runs this script (requirements.txt pins it), where
+# there from the venv's ansible bundle (requirements.txt, requirements-oldest.txt pin it), where
 # `ansible-galaxy collection install` would put it.
-"$(dirname "$(command -v ansible-test)")/python" - "$tree/galaxy.yml" "$root/ansible_collections" <<'EOF'
+"$bin/python" - "$tree/galaxy.yml" "$root/ansible_collections" <<'EOF'
 import json
 import os
 import subprocess
@@ -54,7 +67,7 @@ for fqcn in dependencies:
     os.symlink(os.path.join(found[0], namespace, name), link)
 EOF
 
-args=(--python 3.11 --requirements --color)
+args=(--python "$python_version" --requirements --color)
 if [ "$command" = units ]; then
   # In ansible-test's own venv (tests/unit/requirements.txt), never the project's pinned .venv,
   # which ansible-test would otherwise install pytest-xdist, pytest-mock and mock into. The tests
@@ -64,4 +77,6 @@ fi
 
 cd "$tree"
 git init -q && git add -A
-exec ansible-test "$command" "${args[@]}" "$@"
+# ansible-test and the tools it starts are the venv's.
+export PATH="$bin:$PATH"
+exec "$bin/ansible-test" "$command" "${args[@]}" "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: the static checks (unit tests, ansible-lint, ansible-test sanity and units) run beside the
-# molecule scenario instead of before it. They need no lab, and the scenario's lab creation, converge
+# `make test`: the static checks (`make static`: unit tests, ansible-lint, ansible-test sanity and units on
+# the newest core, then the same on the oldest supported core) run beside the molecule scenario instead
+# of before it. They need no lab, and the scenario's lab creation, converge
 # and checks leave part of the machine's cores idle (waits on containers, SSH round trips, drains),
 # which the static checks, niced so the lab keeps priority, fill. Their output goes to a log that is
 # shown as soon as they end; a failed static check stops the scenario at once and tears the lab down.
@@ -12,7 +13,7 @@ static_rc='' molecule_rc=''
 
 # Each job in its own process group (job control), so either can be stopped whole.
 set -m
-nice -n 19 make --no-print-directory unit lint sanity units >"$log" 2>&1 &
+nice -n 19 make --no-print-directory static >"$log" 2>&1 &
 static=$!
 make --no-print-directory molecule &
 molecule=$!
@@ -21,7 +22,7 @@ set +m
 trap 'kill -- -$static -$molecule 2>/dev/null || true' INT TERM
 
 show_static() {
-  printf '\n==> Static checks (unit, lint, sanity, units) %s, exit code %s (%s UTC); their output (%s):\n' \
+  printf '\n==> Static checks (unit, lint, sanity, units; the matrix) %s, exit code %s (%s UTC); their output (%s):\n' \
     "$1" "$static_rc" "$(date -u +%H:%M:%S)" "$log"
   cat "$log"
   printf '==> End of the static checks output\n\n'
