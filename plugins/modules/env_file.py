@@ -71,7 +71,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-keys:
+written_keys:
   description: The variable names written, in order.
   returned: always
   type: list
@@ -135,7 +135,7 @@ def run_module(module: AnsibleModule) -> dict:
 
     key = to_bytes("\n".join("%s=%s" % (name, values[name]) for name in sorted(secret)))
     fingerprint = hmac.new(key, to_bytes(content), hashlib.sha256).hexdigest()
-    result = {"changed": False, "keys": list(values), "changed_keys": changed_names, "fingerprint": fingerprint}
+    result = {"changed": False, "written_keys": list(values), "changed_keys": changed_names, "fingerprint": fingerprint}
     if module._diff:
         result["diff"] = {
             "before_header": path,

@@ -36,7 +36,7 @@ def test_creates_the_file_0600_with_every_value(tmp_path, run_module) -> None:
     assert path.read_text() == (
         "DEBUG=False\nDATABASE_HOST=db.internal\nDJANGO_SECRET_KEY=%s\nDATABASE_PASSWORD=%s\n" % (SECRET, PASSWORD)
     )
-    assert result["keys"] == ["DEBUG", "DATABASE_HOST", "DJANGO_SECRET_KEY", "DATABASE_PASSWORD"]
+    assert result["written_keys"] == ["DEBUG", "DATABASE_HOST", "DJANGO_SECRET_KEY", "DATABASE_PASSWORD"]
     assert SECRET not in output and PASSWORD not in output
 
 
