@@ -138,7 +138,10 @@ def ansible_doc() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def isolated_ansible_env(collections_root: pathlib.Path):
     """Return ``env(home)``: this environment without ANSIBLE_* settings, plus the project's
-    ansible.cfg, this checkout as djangoops.fleet, a private Ansible home and no colours."""
+    ansible.cfg, this checkout as djangoops.fleet, a private Ansible home and no colours.
+
+    DJANGOOPS_ANSIBLE_LOG=FILE collects the log of every playbook run into FILE (ANSIBLE_LOG_PATH),
+    so a run on a new ansible-core can be searched for its deprecation warnings."""
 
     def env(home: pathlib.Path) -> dict[str, str]:
         result = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
@@ -150,6 +153,8 @@ def isolated_ansible_env(collections_root: pathlib.Path):
             ANSIBLE_NOCOLOR="1",
             ANSIBLE_FORCE_COLOR="0",
         )
+        if os.environ.get("DJANGOOPS_ANSIBLE_LOG"):
+            result["ANSIBLE_LOG_PATH"] = os.environ["DJANGOOPS_ANSIBLE_LOG"]
         return result
 
     return env
