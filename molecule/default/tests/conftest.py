@@ -502,7 +502,7 @@ class Client:
         return [tuple(line.split()) for line in lines if line.strip()]
 
     def start_load(self, proxies: list[str], *, workers: int = 16, interval: float = 0.0, max_seconds: int = 300,
-                   site: str | None = None, fallback: bool = False, connect_timeout: float = 10) -> None:
+                   site: str | None = None, fallback: bool = False, connect_timeout: float = 10, timeout: float = 10) -> None:
         """Start tests/lab/files/load.py on the client: keep-alive HTTPS requests to the proxies for the lab's
         site (or the name ``site``), counted until stop_load (bounded: max_seconds, 200,000 requests). Back to back by default (as
         much load as the lab takes); with an interval, each worker starts at most one request per
@@ -515,7 +515,7 @@ class Client:
             f"python3 {self.files}load.py --proxies {','.join(proxies)} --name {site or self.lab.domain}"
             f" --ca /lab/pki/pebble-production-root.pem --path /polls/ --workers {workers}"
             f" --interval {interval} --max-seconds {max_seconds} --stop {self.files}load.stop --out {self.files}load.json"
-            f" --connect-timeout {connect_timeout}{' --fallback' if fallback else ''}"
+            f" --connect-timeout {connect_timeout} --timeout {timeout}{' --fallback' if fallback else ''}"
         )
         self.host.run(f"nohup sh -c %s >{self.files}load.log 2>&1 &", command)
 

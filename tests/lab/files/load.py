@@ -54,8 +54,8 @@ class Worker(threading.Thread):
                 continue
             self.proxy = proxy  # kept while it answers
             break
-        sock.settimeout(10)
-        connection = http.client.HTTPSConnection(self.proxy, 443, timeout=10, context=self.context)
+        sock.settimeout(self.args.timeout)
+        connection = http.client.HTTPSConnection(self.proxy, 443, timeout=self.args.timeout, context=self.context)
         # Connect to the proxy's address but present the site's name, as a browser resolving it would.
         connection.sock = self.context.wrap_socket(sock, server_hostname=self.args.name)
         self.used = False
@@ -136,6 +136,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("--max-requests", type=int, default=200000)
     parser.add_argument("--connect-timeout", type=float, default=10, help="seconds to connect to a proxy")
+    parser.add_argument("--timeout", type=float, default=10, help="seconds a request may wait for its answer")
     parser.add_argument("--fallback", action="store_true",
                         help="on a failed connection, try the other proxies in turn (the addresses of one name)")
     parser.add_argument("--slow", type=float, default=1.0, help="requests longer than this many seconds are listed")
