@@ -109,6 +109,7 @@ def test_an_app_servers_docker_engine_killed_and_restarted_by_systemd(client, la
     client.start_steady_load(lab.proxy_addresses)
     time.sleep(SETTLE_SECONDS)
     host.check_output("pkill -KILL -x dockerd")
+    time.sleep(10)  # the load goes on while systemd waits to start dockerd again (RestartSec) and it starts
     wait_for(f"dockerd started again by systemd on {victim}",
              lambda: host.run("docker info --format '{{.ServerVersion}}'").rc == 0, seconds=120)
     wait_for(f"the app container running and healthy on {victim}", lambda: container_running(victim, "polls"), seconds=120)
