@@ -257,9 +257,11 @@ def unapply_next_release_migration(lab: Lab) -> None:
     if psql("SELECT count(*) FROM django_migrations WHERE app = 'polls' AND name = '0002_question_pub_date_index'", lab.database) == "0":
         return
     image = f"{lab.all_vars['lab_registry_address']}:5000/djangoops/polls:{lab.all_vars['lab_app_releases'][1]}"
+    # The secret files too, where the env file names them (django_app_secret_files), as the role mounts them.
     server(next(iter(lab.app_servers))).check_output(
-        f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env {image}"
-        " python manage.py migrate polls 0001")
+        f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env"
+        " $(test -d /etc/djangoops/polls/secrets && echo -v /etc/djangoops/polls/secrets:/run/secrets/polls:ro)"
+        f" {image} python manage.py migrate polls 0001")
 
 
 LAB_MARKERS = {

@@ -492,6 +492,18 @@ BAD_CASES = {
         "django_app", {"django_app_tmpfs": ["tmp:rw,size=64m"]},
         "django_app_tmpfs[0]: 'tmp:rw,size=64m' is not a tmpfs mount \"<absolute path>:<mount options>\"", "Check the django_app settings",
         None),
+    "django_app-secret-files-path-relative": Bad(
+        "django_app", {"django_app_secret_files_path": "run/secrets/polls"},
+        "django_app_secret_files_path must be an absolute path without spaces, colons or '..'", "Check the django_app settings",
+        None),
+    "django_app-secret-files-path-with-a-colon": Bad(
+        "django_app", {"django_app_secret_files_path": "/run/secrets:rw"},
+        "(got '/run/secrets:rw')", "Check the django_app settings",
+        None),
+    "django_app-secret-files-path-root": Bad(
+        "django_app", {"django_app_secret_files_path": "/"},
+        "django_app_secret_files_path must be an absolute path", "Check the django_app settings",
+        None),
     "django_app-user-with-a-space": Bad(
         "django_app", {"django_app_user": "10001 10001"},
         "django_app_user: '10001 10001' is not a user as Docker's --user takes it", "Check the django_app settings",
