@@ -207,7 +207,7 @@ tmpfs_size = _matching(_TMPFS_SIZE, "a size such as 64m")
 tmpfs_mount = _matching(_TMPFS_MOUNT, 'a tmpfs mount "<absolute path>:<mount options>", such as /tmp:rw,noexec,nosuid,nodev,size=128m')
 capability = _matching(_CAPABILITY, "a capability name such as ALL or NET_BIND_SERVICE")
 docker_user = _matching(_DOCKER_USER, "a user as Docker's --user takes it, <uid>:<gid> or a name such as 10001:10001,"
-                                       " or empty for the image's own user")
+                        " or empty for the image's own user")
 # A Docker container name, also used as a directory name.
 container_name = _matching(_LINEAGE, "a container name: letters, digits, '.', '_' and '-', such as polls")
 

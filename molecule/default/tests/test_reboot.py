@@ -44,7 +44,7 @@ def test_each_server_reboots_under_load_and_comes_back_closed(client, lab):
             # Back in the rotation of the proxy that stayed up, and serving through the rebooted proxy.
             wait_for(f"{app_server} serving again", lambda: app_server in client.served_by(6, through[0]))
             served = wait_for(f"the site served through {proxy}",
-                               lambda: client.served_by(6, lab.proxies[proxy]["ansible_host"]))
+                              lambda: client.served_by(6, lab.proxies[proxy]["ansible_host"]))
             load = client.stop_load()
             counts = load["counts"]
             print(f"rebooted {app_server} and {proxy} in {took:.1f} s under load through {through}: "
