@@ -20,6 +20,8 @@ from conftest import PROJECT, boot_state, container_running, docker_user_closed,
 
 NGINX_DEFAULTS = PROJECT / "roles" / "nginx_proxy" / "defaults" / "main.yml"
 HANG_SECONDS = 30
+# The steady load's workers (conftest's start_steady_load), spread over the addresses it is given.
+STEADY_WORKERS = 8
 # Time the load gets before a fault, so each check compares against a steady site.
 SETTLE_SECONDS = 3
 
@@ -82,15 +84,18 @@ def test_a_hung_app_server_costs_no_request_more_than_the_failover_time(client, 
     counts = _report(f"{hung} hung for {HANG_SECONDS} s (read timeout {failover:g} s, fail_timeout {fail_timeout} s)", load)
     assert counts.get("failed", 0) == 0, load["failures"]
     assert counts["requests"] >= 150, counts
-    # Every request answered, the longest after the failover time plus the retry on the other server.
-    assert load["latency"]["max"] <= failover + 2, load["slow"]
-    slow = [start for start, seconds, _served, _proxy in load["slow"] if seconds > 2]
+    # Every request answered: the longest after the failover time plus its retry on the other server (a few
+    # seconds at most while the lab's 2 cores also run the second lane).
+    assert load["latency"]["max"] <= failover + 5, load["slow"]
+    # The requests the hung server held: those that took the failover time (a busy lab makes others slow too,
+    # but not that slow).
+    slow = [start for start, seconds, _served, _proxy in load["slow"] if seconds >= failover - 0.5]
     # Out of rotation once the first requests timed out: later, each proxy tries the hung server with one
     # request each fail_timeout (and each of those waits the failover time).
     detected = began + failover + 2
     after_detection = [start for start in slow if detected < start < ended]
     probes = len(lab.proxies) * (math.ceil((ended - detected) / fail_timeout) + 1)
-    print(f"slow requests: {len(slow)}, {len(after_detection)} of them started after {failover + 2:g} s of the hang"
+    print(f"requests held by the hung server: {len(slow)}, {len(after_detection)} of them started after {failover + 2:g} s of the hang"
           f" (at most {probes} probes allowed)")
     assert slow, "no request waited for the hung server: the fault did not happen"
     assert len(after_detection) <= probes, load["slow"]
@@ -126,9 +131,10 @@ def test_an_app_servers_docker_engine_killed_and_restarted_by_systemd(client, la
 
 
 @pytest.mark.changes_lab
-def test_a_proxy_powered_off_clients_go_to_the_other_address(client, lab):
-    """The site's name lists every proxy; with one powered off (a clean shutdown, then nothing answers at its
-    address), clients that fall back to the name's other address, as browsers do, keep being served. It boots
+def test_a_proxy_powered_off_its_clients_go_to_the_other_address(client, lab):
+    """The site's name lists every proxy. With one powered off (a clean shutdown, then nothing answers at its
+    address), the clients of the other proxy keep being served, and the clients of the stopped one that fall
+    back to the name's other address, as browsers do, are served again within the connect timeout. It boots
     again and serves."""
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = [lab.all_vars["lab_acme_dns_address"]]
@@ -136,24 +142,31 @@ def test_a_proxy_powered_off_clients_go_to_the_other_address(client, lab):
     assert addresses == sorted(lab.proxy_addresses)
     # Not the first proxy: the fleet lock and the certificate issuer live there.
     name = list(lab.proxies)[-1]
+    stopping = lab.proxies[name]["ansible_host"]
     # Browsers give up on an address that does not answer after a few seconds.
     client.start_steady_load(addresses, fallback=True, connect_timeout=3)
     time.sleep(SETTLE_SECONDS)
-    stopped = time.monotonic()
+    stopped = time.time()
     subprocess.run(["docker", "stop", "-t", "60", f"djangoops-lab-{name}"], check=True, stdout=subprocess.DEVNULL)
+    down = time.time()
     time.sleep(20)  # powered off, while the load goes on
-    off = time.monotonic() - stopped
     try:
         load = client.stop_load()
     finally:
         subprocess.run(["docker", "start", f"djangoops-lab-{name}"], check=True, stdout=subprocess.DEVNULL)
-    counts = _report(f"{name} powered off for {off:.0f} s, clients falling back among {addresses}", load)
+    counts = _report(f"{name} shut down in {down - stopped:.1f} s, then off for 20 s; clients falling back among {addresses}", load)
     assert boot_state(name) == "running"
     wait_for(f"nginx running on {name}", lambda: container_running(name, "nginx"), seconds=120)
-    wait_for(f"the site served through {name}", lambda: client.served_by(4, lab.proxies[name]["ansible_host"]), seconds=120)
-    assert counts.get("failed", 0) == 0, load["failures"]
+    wait_for(f"the site served through {name}", lambda: client.served_by(4, stopping), seconds=120)
     assert counts["requests"] >= 150, counts
     assert counts.get("fell back", 0) > 0, counts  # the workers on that proxy did move
+    # The other proxy's clients: not one failure. The stopped proxy's: only requests in progress while its
+    # server shut down (its Nginx stopped by the shutdown, under the engine's live-restore), at most one per
+    # client on it; after that they are all served through the other address.
+    on_stopped = [failure for failure in load["failures"] if failure.split()[1] == stopping]
+    assert len(on_stopped) == counts.get("failed", 0), load["failures"]
+    assert len(on_stopped) <= STEADY_WORKERS // len(addresses), load["failures"]
+    assert all(stopped - 1 <= when <= down + 1 for when in load["failure_times"]), (stopped, down, load["failures"])
 
 
 @pytest.mark.changes_lab
