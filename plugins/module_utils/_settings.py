@@ -32,6 +32,12 @@ _NGINX_BUFFERS = re.compile(r"^[1-9][0-9]* [1-9][0-9]*[kKmM]?$")
 _ACME_PREFIX = "/.well-known/acme-challenge/"
 _URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,=:@%/-]*$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Docker's forms: a memory limit (empty or 0: none), a tmpfs size, a tmpfs mount, a capability, a --user.
+_DOCKER_MEMORY = re.compile(r"^([0-9]+[bkmgBKMG]?)?$")
+_TMPFS_SIZE = re.compile(r"^[0-9]+[kmgKMG]?$")
+_TMPFS_MOUNT = re.compile(r"^/[^:\s]*(:[^\s]+)?$")
+_CAPABILITY = re.compile(r"^(ALL|(CAP_)?[A-Za-z_]+)$")
+_DOCKER_USER = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?)?$")
 _CHECK_ID = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*\.[A-Z][0-9]{3}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LINEAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -196,6 +202,12 @@ check_id = _matching(_CHECK_ID, "a Django check id: write one such as security.W
 env_key = _matching(_ENV_KEY, "an environment variable name: letters, digits and '_', not starting with a digit")
 identifier = _matching(_IDENTIFIER, "a name of letters, digits and '_' (not starting with a digit)")
 lineage_name = _matching(_LINEAGE, "a certificate name: letters, digits, '.', '_' and '-', such as www.example.com")
+docker_memory = _matching(_DOCKER_MEMORY, "a size such as 512m or 1g, or empty or 0 for no limit")
+tmpfs_size = _matching(_TMPFS_SIZE, "a size such as 64m")
+tmpfs_mount = _matching(_TMPFS_MOUNT, 'a tmpfs mount "<absolute path>:<mount options>", such as /tmp:rw,noexec,nosuid,nodev,size=128m')
+capability = _matching(_CAPABILITY, "a capability name such as ALL or NET_BIND_SERVICE")
+docker_user = _matching(_DOCKER_USER, "a user as Docker's --user takes it, <uid>:<gid> or a name such as 10001:10001,"
+                        " or empty for the image's own user")
 # A Docker container name, also used as a directory name.
 container_name = _matching(_LINEAGE, "a container name: letters, digits, '.', '_' and '-', such as polls")
 
@@ -248,6 +260,8 @@ CHECKS: dict[str, Check] = {
     "cron_minute": cron_minute, "port": port, "container_name": container_name,
     "bind_address": bind_address, "check_id": check_id, "regex": regex, "nginx_rate": nginx_rate,
     "nginx_time": nginx_time, "nginx_buffers": nginx_buffers, "limited_path": limited_path, "limit_location": limit_location,
+    "docker_memory": docker_memory, "tmpfs_size": tmpfs_size, "tmpfs_mount": tmpfs_mount, "capability": capability,
+    "docker_user": docker_user,
 }
 
 

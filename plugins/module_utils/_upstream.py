@@ -307,7 +307,9 @@ def render_upstream(name: str, servers: t.Sequence[Server], *, keepalive: int = 
     check_counter("keepalive", keepalive)
     if not servers:
         raise UpstreamError("upstream %r has no server: give it at least one host" % (name,))
-    lines = [HEADER, "upstream %s {" % name]
+    # A shared zone: every Nginx worker process sees the same failure counts, so a server that failed
+    # max_fails times in one worker is out of rotation for all of them (and probed once, not per worker).
+    lines = [HEADER, "upstream %s {" % name, "    zone upstream_%s 64k;" % name]
     lines.extend("    " + render_server(server) for server in servers)
     if keepalive > 0:
         lines.append("    keepalive %d;" % keepalive)

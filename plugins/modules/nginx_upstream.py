@@ -166,6 +166,7 @@ upstream:
   sample: |
     # Managed by Ansible (djangoops.fleet.nginx_upstream): do not edit.
     upstream django {
+        zone upstream_django 64k;
         server 10.0.0.11:8000 max_fails=3 fail_timeout=10s;
         server [2001:db8::12]:8000 weight=2 max_fails=3 fail_timeout=10s;
         keepalive 32;

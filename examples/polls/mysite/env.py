@@ -1,4 +1,8 @@
-"""Parsing of the environment variables that configure the site."""
+"""Parsing of the environment variables that configure the site.
+
+Secrets may come as files instead (``secret``): NAME_FILE names a file holding NAME's value, as
+djangoops.fleet writes them with django_app_secret_files (and Docker's and Kubernetes' secrets do),
+so that the container's environment, which ``docker inspect`` shows, holds no secret."""
 
 import os
 
@@ -52,3 +56,30 @@ def require(name: str) -> str:
 def optional(name: str) -> str | None:
     """The value of environment variable `name`, or None when unset or empty."""
     return os.environ.get(name) or None
+
+
+def secret(name: str) -> str | None:
+    """A secret: the content of the file NAME_FILE names (one trailing newline dropped), else the
+    environment variable NAME; None when neither is set or the value is empty."""
+    path = os.environ.get(name + "_FILE")
+    if not path:
+        return optional(name)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = handle.read()
+    except OSError as error:
+        # The path and the reason, never the value.
+        raise ImproperlyConfigured(f"{name}_FILE={path}: cannot read the file ({error.strerror}).") from None
+    if value.endswith("\n"):
+        value = value[:-1]
+    if value.endswith("\r"):
+        value = value[:-1]
+    return value or None
+
+
+def require_secret(name: str) -> str:
+    """``secret(name)``; unset or empty is an error."""
+    value = secret(name)
+    if not value:
+        raise ImproperlyConfigured(f"The environment variable {name} (or {name}_FILE, a file holding it) must be set.")
+    return value

@@ -1,5 +1,8 @@
 """Settings for the polls example, configured by environment variables.
 
+Secrets (DJANGO_SECRET_KEY, DATABASE_PASSWORD, STATIC_SECRET_KEY, CELERY_BROKER_URL) are read from the
+file NAME_FILE names when it is set, else from NAME (mysite/env.py, secret).
+
 The variable names are those of the tutorial's env file; README.md lists them.
 """
 
@@ -8,11 +11,11 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from mysite.env import database_engine, optional, parse_bool, parse_list, require
+from mysite.env import database_engine, optional, parse_bool, parse_list, require, require_secret, secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = require("DJANGO_SECRET_KEY")
+SECRET_KEY = require_secret("DJANGO_SECRET_KEY")
 DEBUG = parse_bool(os.environ.get("DEBUG"))
 ALLOWED_HOSTS = parse_list(os.environ.get("DJANGO_ALLOWED_HOSTS"))
 CSRF_TRUSTED_ORIGINS = parse_list(os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS"))
@@ -63,7 +66,7 @@ DATABASES = {
         "ENGINE": database_engine(os.environ.get("DATABASE_ENGINE") or "sqlite3"),
         "NAME": os.environ.get("DATABASE_NAME") or BASE_DIR / "db.sqlite3",
         "USER": os.environ.get("DATABASE_USERNAME", ""),
-        "PASSWORD": os.environ.get("DATABASE_PASSWORD", ""),
+        "PASSWORD": secret("DATABASE_PASSWORD") or "",
         "HOST": os.environ.get("DATABASE_HOST", ""),
         "PORT": os.environ.get("DATABASE_PORT", ""),
     }
@@ -98,7 +101,7 @@ if STATIC_BUCKET_NAME:
         "OPTIONS": {
             # None lets boto3 find credentials itself (instance role, ~/.aws).
             "access_key": optional("STATIC_ACCESS_KEY_ID"),
-            "secret_key": optional("STATIC_SECRET_KEY"),
+            "secret_key": secret("STATIC_SECRET_KEY"),
             "bucket_name": STATIC_BUCKET_NAME,
             "endpoint_url": _endpoint,
             "region_name": optional("STATIC_REGION_NAME"),
@@ -139,8 +142,9 @@ SILENCED_SYSTEM_CHECKS = [
 # Background tasks (mysite/celery.py, polls/tasks.py): off without a broker. The results go to the
 # same Redis unless CELERY_RESULT_BACKEND says otherwise; the scheduler (celery beat) sends a
 # heartbeat every CELERY_HEARTBEAT_SECONDS, naming the host it runs on.
-CELERY_BROKER_URL = optional("CELERY_BROKER_URL")
-CELERY_RESULT_BACKEND = optional("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
+# The broker URL may hold a password: read as a secret (CELERY_BROKER_URL_FILE first).
+CELERY_BROKER_URL = secret("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = secret("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

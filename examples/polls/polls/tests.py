@@ -1,6 +1,7 @@
 import datetime
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 from types import ModuleType
 from unittest import mock
@@ -10,7 +11,7 @@ from django.test import SimpleTestCase, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from mysite.env import database_engine, parse_bool, parse_list
+from mysite.env import database_engine, parse_bool, parse_list, require_secret, secret
 from polls.middleware import SERVED_BY
 from polls.models import Question
 
@@ -178,6 +179,60 @@ class EnvParsingTests(SimpleTestCase):
         for value, expected in cases.items():
             with self.subTest(value=value):
                 self.assertEqual(database_engine(value), expected)
+
+
+class SecretTests(SimpleTestCase):
+    """NAME_FILE first (the file djangoops.fleet's django_app_secret_files writes), else NAME."""
+
+    def _file(self, content: str) -> str:
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".secret", delete=False)
+        with handle:
+            handle.write(content)
+        self.addCleanup(os.unlink, handle.name)
+        return handle.name
+
+    def test_the_file_wins_over_the_variable(self) -> None:
+        path = self._file("from-the-file")
+        with mock.patch.dict(os.environ, {"DATABASE_PASSWORD": "from-env", "DATABASE_PASSWORD_FILE": path}, clear=True):
+            self.assertEqual(secret("DATABASE_PASSWORD"), "from-the-file")
+
+    def test_one_trailing_newline_is_dropped_other_whitespace_kept(self) -> None:
+        for content, expected in (("s3cret\n", "s3cret"), ("s3cret\r\n", "s3cret"), (" s3 cret \n\n", " s3 cret \n"),
+                                  ("s3cret", "s3cret")):
+            with self.subTest(content=content):
+                with mock.patch.dict(os.environ, {"X_FILE": self._file(content)}, clear=True):
+                    self.assertEqual(secret("X"), expected)
+
+    def test_without_a_file_the_variable_counts(self) -> None:
+        for environ, expected in (({"X": "from-env"}, "from-env"), ({"X": "", "X_FILE": ""}, None), ({}, None)):
+            with self.subTest(environ=environ):
+                with mock.patch.dict(os.environ, environ, clear=True):
+                    self.assertEqual(secret("X"), expected)
+
+    def test_an_unreadable_file_names_the_path_not_a_value(self) -> None:
+        with mock.patch.dict(os.environ, {"X": "from-env", "X_FILE": "/nonexistent/X"}, clear=True):
+            with self.assertRaisesMessage(ImproperlyConfigured, "X_FILE=/nonexistent/X: cannot read the file"):
+                secret("X")
+
+    def test_a_required_secret_that_is_empty_is_an_error(self) -> None:
+        with mock.patch.dict(os.environ, {"DJANGO_SECRET_KEY_FILE": self._file("\n")}, clear=True):
+            with self.assertRaisesMessage(ImproperlyConfigured, "DJANGO_SECRET_KEY"):
+                require_secret("DJANGO_SECRET_KEY")
+
+    def test_the_settings_read_every_secret_from_its_file(self) -> None:
+        settings = load_settings(
+            DJANGO_SECRET_KEY_FILE=self._file("key-from-file\n"),
+            DATABASE_PASSWORD_FILE=self._file("db-from-file"),
+            STATIC_BUCKET_NAME="polls-static",
+            STATIC_ENDPOINT_URL="https://s3.example.test/",
+            STATIC_SECRET_KEY_FILE=self._file("s3-from-file"),
+            CELERY_BROKER_URL_FILE=self._file("redis://:pw@redis.internal:6379/1"),
+        )
+        self.assertEqual(settings.SECRET_KEY, "key-from-file")
+        self.assertEqual(settings.DATABASES["default"]["PASSWORD"], "db-from-file")
+        self.assertEqual(settings.STORAGES["staticfiles"]["OPTIONS"]["secret_key"], "s3-from-file")
+        self.assertEqual(settings.CELERY_BROKER_URL, "redis://:pw@redis.internal:6379/1")
+        self.assertEqual(settings.CELERY_RESULT_BACKEND, "redis://:pw@redis.internal:6379/1")
 
 
 class SettingsTests(SimpleTestCase):

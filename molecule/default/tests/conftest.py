@@ -184,6 +184,51 @@ def same_serial(served: str, issued: str) -> bool:
     return served.lstrip("0") == issued.lstrip("0")
 
 
+# --- Servers after a fault: booted, containers back, firewall closed ------------------------------
+
+def wait_for(what: str, check, seconds: int = 90):
+    """check() until it returns something true, at most `seconds`; that value."""
+    deadline = time.monotonic() + seconds
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert value, f"not within {seconds} s: {what}"
+    return value
+
+
+def boot_state(name: str) -> str:
+    """systemd's state once the boot finished: `running` when no unit failed (else the failed ones).
+    Right after the restart, systemd may not answer yet (no bus): asked again until it does."""
+    host = server(name)
+
+    def state_after_boot() -> str:
+        return host.run("timeout 120 systemctl is-system-running --wait").stdout.strip()
+
+    state = wait_for(f"systemd answering on {name}", state_after_boot, seconds=120)
+    return state if state == "running" else f"{state}: {host.run('systemctl --failed --no-legend').stdout}"
+
+
+def container_running(name: str, container: str) -> bool:
+    out = server(name).run("docker inspect --format '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' %s",
+                           container)
+    return out.rc == 0 and out.stdout.split()[:1] == ["true"] and "starting" not in out.stdout and "unhealthy" not in out.stdout
+
+
+def docker_user_closed(name: str, port: int) -> str:
+    """'' when UFW is active and Docker's FORWARD path passes DOCKER-USER, which drops new connections
+    to the published app port; else what is wrong."""
+    host = server(name)
+    forward = host.run("iptables -w -S FORWARD").stdout.splitlines()
+    rules = host.run("iptables -w -S DOCKER-USER").stdout
+    problems = []
+    if "Status: active" not in host.run("ufw status").stdout:
+        problems.append("UFW is not active")
+    if "-A FORWARD -j DOCKER-USER" not in forward[:3]:
+        problems.append(f"FORWARD does not start with DOCKER-USER: {forward[:3]}")
+    if f"--ctorigdstport {port} -j DROP" not in rules:
+        problems.append(f"DOCKER-USER does not drop port {port}: {rules}")
+    return "; ".join(problems)
+
+
 def changed_per_host(output: str) -> dict[str, int]:
     """changed= of each host in a run's recap."""
     return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
@@ -212,9 +257,11 @@ def unapply_next_release_migration(lab: Lab) -> None:
     if psql("SELECT count(*) FROM django_migrations WHERE app = 'polls' AND name = '0002_question_pub_date_index'", lab.database) == "0":
         return
     image = f"{lab.all_vars['lab_registry_address']}:5000/djangoops/polls:{lab.all_vars['lab_app_releases'][1]}"
+    # The secret files too, where the env file names them (django_app_secret_files), as the role mounts them.
     server(next(iter(lab.app_servers))).check_output(
-        f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env {image}"
-        " python manage.py migrate polls 0001")
+        f"docker pull -q {image} >/dev/null && docker run --rm --env-file /etc/djangoops/polls/env"
+        " $(test -d /etc/djangoops/polls/secrets && echo -v /etc/djangoops/polls/secrets:/run/secrets/polls:ro)"
+        f" {image} python manage.py migrate polls 0001")
 
 
 LAB_MARKERS = {
@@ -232,6 +279,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, meaning in LAB_MARKERS.items():
         config.addinivalue_line("markers", "%s: %s" % (name, meaning))
     config.addinivalue_line("markers", "mostly_waits: waits (timers, reboots) more than it works: runs early, beside the second lane")
+    config.addinivalue_line("markers", "after_lane: stops a part the second lane shares (the lab's PostgreSQL): runs last, once the"
+                                       " second lane is done")
     RUNS_LOG.parent.mkdir(parents=True, exist_ok=True)
     RUNS_LOG.write_text("", encoding="utf-8")
 
@@ -253,6 +302,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # Then the checks that mostly wait and the read-only ones, while the second lane (started after the second
         # run) works; the second lane's in LANE_ORDER.
         items.sort(key=lambda item: (LANE_ORDER.index(item.path.name) if LANE and item.path.name in LANE_ORDER else len(LANE_ORDER),
+                                     item.get_closest_marker("after_lane") is not None,
                                      "second_run" not in getattr(item, "fixturenames", ()),
                                      item.get_closest_marker("mostly_waits") is None,
                                      item.get_closest_marker("readonly") is None))
@@ -350,7 +400,9 @@ class SecondLane:
             self.start()
         if item.get_closest_marker("mostly_waits") is not None:
             return
-        if item.get_closest_marker("readonly") is not None:
+        if item.get_closest_marker("after_lane") is not None:
+            self.finish()
+        elif item.get_closest_marker("readonly") is not None:
             MAIN_READS_ONLY.touch()
         else:
             self.wait_for_readers()
@@ -452,11 +504,12 @@ class Client:
         return [tuple(line.split()) for line in lines if line.strip()]
 
     def start_load(self, proxies: list[str], *, workers: int = 16, interval: float = 0.0, max_seconds: int = 300,
-                   site: str | None = None) -> None:
+                   site: str | None = None, fallback: bool = False, connect_timeout: float = 10, timeout: float = 10) -> None:
         """Start tests/lab/files/load.py on the client: keep-alive HTTPS requests to the proxies for the lab's
         site (or the name ``site``), counted until stop_load (bounded: max_seconds, 200,000 requests). Back to back by default (as
         much load as the lab takes); with an interval, each worker starts at most one request per
-        interval, which leaves the lab's 2 cores to the playbook under watch (start_steady_load)."""
+        interval, which leaves the lab's 2 cores to the playbook under watch (start_steady_load). With fallback, a
+        worker that cannot connect to its proxy tries the next (a browser's way with a name's addresses)."""
         subprocess.run(["docker", "cp", str(PROJECT / "tests" / "lab" / "files" / "load.py"),
                         f"djangoops-lab-client:{self.files}load.py"], check=True)
         self.run(f"rm -f {self.files}load.stop {self.files}load.json")
@@ -464,18 +517,20 @@ class Client:
             f"python3 {self.files}load.py --proxies {','.join(proxies)} --name {site or self.lab.domain}"
             f" --ca /lab/pki/pebble-production-root.pem --path /polls/ --workers {workers}"
             f" --interval {interval} --max-seconds {max_seconds} --stop {self.files}load.stop --out {self.files}load.json"
+            f" --connect-timeout {connect_timeout} --timeout {timeout}{' --fallback' if fallback else ''}"
         )
         self.host.run(f"nohup sh -c %s >{self.files}load.log 2>&1 &", command)
 
-    def start_steady_load(self, proxies: list[str]) -> None:
+    def start_steady_load(self, proxies: list[str], **options) -> None:
         """Load that watches a playbook rather than tests the lab's capacity: 8 keep-alive workers over the
         proxies, each starting at most 2 requests a second (16 a second in all), so a window of failing
         requests longer than a fraction of a second is caught while the playbook keeps the lab's cores
         (back-to-back load starves it: each request costs the lab about 23 ms of CPU)."""
-        self.start_load(proxies, workers=8, interval=0.5)
+        self.start_load(proxies, workers=8, interval=0.5, **options)
 
     def stop_load(self) -> dict:
-        """Stop the load; its summary: counts (requests, failed, retried, status, served by, version)."""
+        """Stop the load; its summary: counts (requests, failed, retried, fell back, status, served by, version), latency
+        (p50, p90, p99, max seconds), slow (start, seconds, served by or failure, proxy), failure_times."""
         self.run(f"touch {self.files}load.stop")
         for _attempt in range(60):
             if self.run(f"test -e {self.files}load.json").rc == 0:

@@ -80,6 +80,9 @@ class SmallSite:
         """The inventory of this site's servers, with ``settings`` on top of the site's own."""
         site = {"site_server_names": [SITE], "certbot_email": f"admin@{SITE}", "django_app_admin_email": f"admin@{SITE}",
                 "django_app_database_name": DATABASE, "django_app_static_bucket_name": BUCKET, "lab_app_version": release,
+                # Its secrets stay in the env file, the way an app that reads only its environment needs them (the
+                # role's default; test_releases.py checks their masked diff): the main site has them as files.
+                "django_app_secret_files": False,
                 **(settings or {})}
         # The group of every server of this site: its settings override the lab's group_vars/all.
         (self.folder / "group_vars" / "small_site.yml").write_text(yaml.safe_dump(site))

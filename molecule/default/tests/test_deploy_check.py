@@ -29,7 +29,9 @@ DJANGO42 = "1.0.2"  # tests/lab/images/polls-django42
 PAGE_HEALTH = {"django_app_healthcheck_path": "/polls/", "django_app_healthcheck_body": ""}
 # The tutorial's image has no USER line: its containers run as root, which a release refuses unless accepted.
 # (The refusal itself is not shown here: it would cost a run of its own; test_hardening.py checks the setting.)
-ALLOW_ROOT = {"django_app_allow_root": True}
+# The tutorial reads its secrets from its environment, so its user leaves them there (the lab's inventory gives
+# the example app files, django_app_secret_files): the switch off and, by the rollback, on again.
+TUTORIAL_SETTINGS = {"django_app_allow_root": True, "django_app_secret_files": False}
 ROOT_WARNING = "run as root, accepted by django_app_allow_root"
 # What DEBUG read as a string turns on: DEBUG itself, and the cookie settings that follow it.
 DEBUG_FINDINGS = ["security.W018", "security.W012", "security.W016"]
@@ -86,7 +88,7 @@ def back_on_the_lab_release(lab):
 def test_the_tutorials_app_stops_on_debug_then_deploys_when_accepted_and_rolls_back(client, lab, back_on_the_lab_release):
     before = _containers(lab)
 
-    stopped = _deploy(TUTORIAL, "-e", json.dumps(ALLOW_ROOT))
+    stopped = _deploy(TUTORIAL, "-e", json.dumps(TUTORIAL_SETTINGS))
     output = _flat(stopped)
     assert stopped.returncode != 0, output
     assert ROOT_WARNING in output, output
@@ -100,7 +102,7 @@ def test_the_tutorials_app_stops_on_debug_then_deploys_when_accepted_and_rolls_b
     assert client.curl(f"https://{lab.domain}/polls/", "-o", "/dev/null", "-w", "%{http_code}").stdout == "200"
 
     # Only the image and the accepted findings differ from the lab's inventory.
-    accepted = _deploy(TUTORIAL, "-e", json.dumps({"django_app_check_deploy_ignore": DEBUG_FINDINGS, **ALLOW_ROOT, **PAGE_HEALTH}))
+    accepted = _deploy(TUTORIAL, "-e", json.dumps({"django_app_check_deploy_ignore": DEBUG_FINDINGS, **TUTORIAL_SETTINGS, **PAGE_HEALTH}))
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "[accepted in django_app_check_deploy_ignore]" in accepted.stdout
     assert _images(lab) == {f"polls:{TUTORIAL}"}

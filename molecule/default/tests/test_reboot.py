@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import server
+from conftest import boot_state, container_running, docker_user_closed, server, wait_for
 
 RENEW_TIMER = "djangoops-certbot-renew.timer"
 
@@ -27,49 +27,6 @@ def _reboot(names: list[str]) -> float:
     return time.monotonic() - started
 
 
-def _wait_for(what: str, check, seconds: int = 90):
-    """check() until it returns something true, at most `seconds`; that value."""
-    deadline = time.monotonic() + seconds
-    while not (value := check()) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert value, f"not within {seconds} s: {what}"
-    return value
-
-
-def _boot_state(name: str) -> str:
-    """systemd's state once the boot finished: `running` when no unit failed (else the failed ones).
-    Right after the restart, systemd may not answer yet (no bus): asked again until it does."""
-    host = server(name)
-
-    def state_after_boot() -> str:
-        return host.run("timeout 120 systemctl is-system-running --wait").stdout.strip()
-
-    state = _wait_for(f"systemd answering on {name}", state_after_boot, seconds=120)
-    return state if state == "running" else f"{state}: {host.run('systemctl --failed --no-legend').stdout}"
-
-
-def _container_running(name: str, container: str) -> bool:
-    out = server(name).run("docker inspect --format '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' %s",
-                           container)
-    return out.rc == 0 and out.stdout.split()[:1] == ["true"] and "starting" not in out.stdout and "unhealthy" not in out.stdout
-
-
-def _docker_user_closed(name: str, port: int) -> str:
-    """'' when UFW is active and Docker's FORWARD path passes DOCKER-USER, which drops new connections
-    to the published app port; else what is wrong."""
-    host = server(name)
-    forward = host.run("iptables -w -S FORWARD").stdout.splitlines()
-    rules = host.run("iptables -w -S DOCKER-USER").stdout
-    problems = []
-    if "Status: active" not in host.run("ufw status").stdout:
-        problems.append("UFW is not active")
-    if "-A FORWARD -j DOCKER-USER" not in forward[:3]:
-        problems.append(f"FORWARD does not start with DOCKER-USER: {forward[:3]}")
-    if f"--ctorigdstport {port} -j DROP" not in rules:
-        problems.append(f"DOCKER-USER does not drop port {port}: {rules}")
-    return "; ".join(problems)
-
-
 @pytest.mark.changes_lab
 @pytest.mark.mostly_waits
 def test_each_server_reboots_under_load_and_comes_back_closed(client, lab):
@@ -81,22 +38,23 @@ def test_each_server_reboots_under_load_and_comes_back_closed(client, lab):
             through = [address for name, address in zip(lab.proxies, lab.proxy_addresses) if name != proxy]
             client.start_steady_load(through)
             took = _reboot([app_server, proxy])
-            states = {name: _boot_state(name) for name in (app_server, proxy)}
-            _wait_for(f"the app container running and healthy on {app_server}", lambda: _container_running(app_server, "polls"))
-            _wait_for(f"nginx running on {proxy}", lambda: _container_running(proxy, "nginx"))
+            states = {name: boot_state(name) for name in (app_server, proxy)}
+            wait_for(f"the app container running and healthy on {app_server}", lambda: container_running(app_server, "polls"))
+            wait_for(f"nginx running on {proxy}", lambda: container_running(proxy, "nginx"))
             # Back in the rotation of the proxy that stayed up, and serving through the rebooted proxy.
-            _wait_for(f"{app_server} serving again", lambda: app_server in client.served_by(6, through[0]))
-            served = _wait_for(f"the site served through {proxy}",
-                               lambda: client.served_by(6, lab.proxies[proxy]["ansible_host"]))
+            wait_for(f"{app_server} serving again", lambda: app_server in client.served_by(6, through[0]))
+            served = wait_for(f"the site served through {proxy}",
+                              lambda: client.served_by(6, lab.proxies[proxy]["ansible_host"]))
             load = client.stop_load()
             counts = load["counts"]
             print(f"rebooted {app_server} and {proxy} in {took:.1f} s under load through {through}: "
-                  f"{counts.get('requests')} requests in {load['seconds']} s, {counts.get('failed', 0)} failed; {counts}")
+                  f"{counts.get('requests')} requests in {load['seconds']} s, {counts.get('failed', 0)} failed,"
+                  f" latency {load['latency']}; {counts}")
             assert states == {app_server: "running", proxy: "running"}, states
             assert counts.get("failed", 0) == 0, load["failures"]
-            assert counts["requests"] >= 100, counts
+            assert counts["requests"] >= 150, counts
             assert set(served) <= set(lab.app_servers), served
-            assert _docker_user_closed(app_server, port) == ""
+            assert docker_user_closed(app_server, port) == ""
             if proxy == issuer:
                 timer = server(proxy).run(f"systemctl is-enabled {RENEW_TIMER}; systemctl is-active {RENEW_TIMER}")
                 assert timer.stdout.split() == ["enabled", "active"], timer.stdout + timer.stderr

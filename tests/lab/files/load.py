@@ -5,7 +5,10 @@ one of the proxies, and sends GET requests one after another until the stop file
 time is up or the request budget is spent (back to back, or paced by --interval). A request that fails because a kept-alive connection
 was closed before any byte of the response came back is sent again once on a new connection, as
 browsers and HTTP libraries do for idempotent requests (RFC 9112, 9.3.1); these are counted as
-`retried`. Anything else that is not the expected status is a failure.
+`retried`. Anything else that is not the expected status is a failure. With --fallback, a worker that
+cannot connect to its proxy (refused, unreachable, timed out: nothing sent yet) tries the next one, as a
+browser does with the addresses a name resolves to; these are counted as `fell back`. Every request's
+start time and duration are kept for the latency percentiles and the slow requests of the summary.
 
 Usage: python3 load.py --proxies 198.51.100.10,198.51.100.13 --name polls.djangoops.test
            --ca /lab/pki/pebble-production-root.pem --path /polls/ --stop /tmp/stop --out /tmp/load.json
@@ -25,9 +28,14 @@ import time
 
 
 class Worker(threading.Thread):
-    def __init__(self, args: argparse.Namespace, proxy: str, budget: threading.Semaphore, deadline: float) -> None:
+    def __init__(self, args: argparse.Namespace, proxies: list[str], budget: threading.Semaphore, deadline: float) -> None:
         super().__init__(daemon=True)
-        self.args, self.proxy, self.budget, self.deadline = args, proxy, budget, deadline
+        self.args, self.budget, self.deadline = args, budget, deadline
+        # The proxy in use first; the others only with --fallback, in turn.
+        self.proxies = proxies if args.fallback else proxies[:1]
+        self.proxy = proxies[0]
+        self.timings: list[tuple[float, float, str, str]] = []  # start, seconds, served by (or the failure), proxy
+        self.failure_times: list[float] = []
         self.context = ssl.create_default_context(cafile=args.ca)
         self.counts: collections.Counter = collections.Counter()
         self.failures: list[str] = []
@@ -35,10 +43,21 @@ class Worker(threading.Thread):
         self.used = False  # whether the current connection has carried a request already
 
     def _connect(self) -> http.client.HTTPSConnection:
-        connection = http.client.HTTPSConnection(self.proxy, 443, timeout=10, context=self.context)
+        start = self.proxies.index(self.proxy)
+        for attempt, proxy in enumerate(self.proxies[start:] + self.proxies[:start]):
+            try:
+                sock = socket.create_connection((proxy, 443), timeout=self.args.connect_timeout)
+            except OSError:
+                if attempt == len(self.proxies) - 1:
+                    raise
+                self.counts["fell back"] += 1
+                continue
+            self.proxy = proxy  # kept while it answers
+            break
+        sock.settimeout(self.args.timeout)
+        connection = http.client.HTTPSConnection(self.proxy, 443, timeout=self.args.timeout, context=self.context)
         # Connect to the proxy's address but present the site's name, as a browser resolving it would.
-        connection.sock = self.context.wrap_socket(socket.create_connection((self.proxy, 443), timeout=10),
-                                                   server_hostname=self.args.name)
+        connection.sock = self.context.wrap_socket(sock, server_hostname=self.args.name)
         self.used = False
         return connection
 
@@ -59,6 +78,7 @@ class Worker(threading.Thread):
             # Paced (--interval): the lab's 2 cores also run the playbook the load watches.
             time.sleep(max(0.0, next_start - time.monotonic()))
             next_start = time.monotonic() + self.args.interval
+            started, began = time.time(), time.monotonic()
             try:
                 try:
                     response = self._request()
@@ -75,19 +95,32 @@ class Worker(threading.Thread):
                 self.counts["status %d" % status] += 1
                 self.counts["served by %s" % response.getheader("X-Served-By", "-")] += 1
                 self.counts["version %s" % response.getheader("X-App-Version", "-")] += 1
+                outcome = response.getheader("X-Served-By", "-")
                 if status != self.args.expect:
                     self.counts["failed"] += 1
+                    self.failure_times.append(started)
                     self.failures.append("%.3f %s HTTP %d" % (time.time(), self.proxy, status))
+                    outcome = "HTTP %d" % status
+                self.timings.append((started, time.monotonic() - began, outcome, self.proxy))
                 if response.getheader("Connection", "").lower() == "close":
                     self.connection.close()
                     self.connection = None
             except (OSError, http.client.HTTPException) as error:
                 self.counts["requests"] += 1
                 self.counts["failed"] += 1
+                self.failure_times.append(started)
                 self.failures.append("%.3f %s %s: %s" % (time.time(), self.proxy, type(error).__name__, error))
+                self.timings.append((started, time.monotonic() - began, type(error).__name__, self.proxy))
                 if self.connection is not None:
                     self.connection.close()
                 self.connection = None
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """The nearest-rank percentile of sorted values (0 for none)."""
+    if not ordered:
+        return 0.0
+    return ordered[max(0, min(len(ordered), -(-int(share * 1000) * len(ordered) // 1000)) - 1)]
 
 
 def main() -> None:
@@ -102,6 +135,11 @@ def main() -> None:
                         help="each worker starts at most one request per this many seconds (0: back to back)")
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("--max-requests", type=int, default=200000)
+    parser.add_argument("--connect-timeout", type=float, default=10, help="seconds to connect to a proxy")
+    parser.add_argument("--timeout", type=float, default=10, help="seconds a request may wait for its answer")
+    parser.add_argument("--fallback", action="store_true",
+                        help="on a failed connection, try the other proxies in turn (the addresses of one name)")
+    parser.add_argument("--slow", type=float, default=1.0, help="requests longer than this many seconds are listed")
     parser.add_argument("--stop", required=True, help="stop once this file exists")
     parser.add_argument("--out", required=True, help="JSON summary written here at the end")
     args = parser.parse_args()
@@ -110,7 +148,9 @@ def main() -> None:
     budget = threading.Semaphore(args.max_requests)
     started = time.time()
     deadline = time.monotonic() + args.max_seconds
-    workers = [Worker(args, proxies[i % len(proxies)], budget, deadline) for i in range(args.workers)]
+    # Worker i starts on proxy i (modulo), then falls back to the next ones.
+    workers = [Worker(args, proxies[i % len(proxies):] + proxies[:i % len(proxies)], budget, deadline)
+               for i in range(args.workers)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -118,9 +158,17 @@ def main() -> None:
     total: collections.Counter = collections.Counter()
     for worker in workers:
         total.update(worker.counts)
+    timings = sorted(timing for worker in workers for timing in worker.timings)
+    durations = sorted(seconds for _start, seconds, _outcome, _proxy in timings)
     summary = {
         "started": started, "seconds": round(time.time() - started, 1), "counts": dict(sorted(total.items())),
         "failures": sorted(failure for worker in workers for failure in worker.failures)[:50],
+        "failure_times": sorted(when for worker in workers for when in worker.failure_times),
+        "latency": {name: round(percentile(durations, share), 3) for name, share in
+                    (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("max", 1.0))},
+        # Start time, seconds, served by (or what failed), proxy.
+        "slow": [[round(start, 3), round(seconds, 3), outcome, proxy]
+                 for start, seconds, outcome, proxy in timings if seconds > args.slow][:1000],
     }
     with open(args.out + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=1)

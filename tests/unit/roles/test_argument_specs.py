@@ -490,15 +490,39 @@ BAD_CASES = {
         None),
     "django_app-tmpfs-relative": Bad(
         "django_app", {"django_app_tmpfs": ["tmp:rw,size=64m"]},
-        'django_app_tmpfs entries must be "<absolute path>:<mount options>"', "Check the django_app settings",
+        "django_app_tmpfs[0]: 'tmp:rw,size=64m' is not a tmpfs mount \"<absolute path>:<mount options>\"", "Check the django_app settings",
+        None),
+    "django_app-secret-files-path-relative": Bad(
+        "django_app", {"django_app_secret_files_path": "run/secrets/polls"},
+        "django_app_secret_files_path must be an absolute path without spaces, colons or '..'", "Check the django_app settings",
+        None),
+    "django_app-secret-files-path-with-a-colon": Bad(
+        "django_app", {"django_app_secret_files_path": "/run/secrets:rw"},
+        "(got '/run/secrets:rw')", "Check the django_app settings",
+        None),
+    "django_app-secret-files-path-root": Bad(
+        "django_app", {"django_app_secret_files_path": "/"},
+        "django_app_secret_files_path must be an absolute path", "Check the django_app settings",
         None),
     "django_app-user-with-a-space": Bad(
         "django_app", {"django_app_user": "10001 10001"},
-        "django_app_user must be a user as Docker's --user takes it", "Check the django_app settings",
+        "django_app_user: '10001 10001' is not a user as Docker's --user takes it", "Check the django_app settings",
         None),
     "nginx_proxy-health-port-443": Bad(
         "nginx_proxy", {"nginx_proxy_health_port": 443},
         "nginx_proxy_health_port must be a port 1-65535 other than 80 and 443", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
+    "nginx_proxy-memory-in-words": Bad(
+        "nginx_proxy", {"nginx_proxy_memory": "lots"},
+        "nginx_proxy_memory: 'lots' is not a size such as 512m or 1g", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
+    "nginx_proxy-capability-with-a-space": Bad(
+        "nginx_proxy", {"nginx_proxy_cap_add": ["NET_BIND_SERVICE", "SYS ADMIN"]},
+        "nginx_proxy_cap_add[1]: 'SYS ADMIN' is not a capability name", "Check the nginx_proxy settings",
+        "__nginx_proxy_problems"),
+    "nginx_proxy-read-timeout-in-words": Bad(
+        "nginx_proxy", {"nginx_proxy_upstream_read_timeout": "ten seconds"},
+        "nginx_proxy_upstream_read_timeout: 'ten seconds' is not an Nginx time", "Check the nginx_proxy settings",
         "__nginx_proxy_problems"),
     "nginx_proxy-body-size-with-a-directive": Bad(
         "nginx_proxy", {"nginx_proxy_client_max_body_size": "25m; autoindex on"},

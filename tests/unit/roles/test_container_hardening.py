@@ -7,7 +7,11 @@
 ``community.docker.docker_container`` task that starts a container (it names an image) sets every hardening
 option from that variable, so that the kinds of container of a role (django_app: web and standby, process
 kinds, one-offs; nginx_proxy: the server and its nginx -t tests) cannot drift apart; and the variable,
-resolved from the role's defaults, is what the README promises."""
+resolved from the role's defaults, is what the README promises.
+
+django_app's containers that run with the app's env file likewise take their mounts whole from ``__django_app_volumes``,
+which holds the secret files' mount when ``django_app_secret_files`` is on: a task that forgot it would start a
+container whose ``KEY_FILE`` paths point nowhere."""
 
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ MODULE = "community.docker.docker_container"
 HARDENED = {
     "django_app": ("__django_app_security",
                    ("user", "read_only", "tmpfs", "cap_drop", "capabilities", "security_opts", "pids_limit", "memory"),
-                   ["container.yml", "oneoff.yml", "processes.yml"]),
+                   ["container.yml", "oneoff.yml", "processes.yml", "settings.yml"]),
     "nginx_proxy": ("__nginx_proxy_security",
                     ("read_only", "tmpfs", "cap_drop", "capabilities", "security_opts", "pids_limit", "memory"),
                     ["config_test.yml", "container.yml"]),
@@ -159,3 +163,70 @@ def test_the_nginx_tmpfs_is_where_nginx_conf_writes() -> None:
     assert tmpfs == [runtime_dir + ":rw,noexec,nosuid,nodev,size=1g"]
     template = (ROLES / "nginx_proxy" / "templates" / "nginx.conf.j2").read_text()
     assert "pid {{ __nginx_proxy_runtime_dir }}/nginx.pid;" in template
+
+
+# --- The app's mounts, the secret files' among them ---------------------------------------------------
+
+def _app_tasks() -> list[tuple[str, dict]]:
+    """django_app's containers that run with the app's settings (the env file)."""
+    return [(where, args) for where, args in _starting_tasks("django_app") if "env_file" in args]
+
+
+def test_the_containers_with_the_settings_are_the_known_ones() -> None:
+    # The web and standby, the process kinds, the one-offs; the probe of the image's user (settings.yml) has none.
+    assert sorted(where.split(":")[0] for where, _args in _app_tasks()) == ["container.yml", "oneoff.yml", "processes.yml"]
+
+
+@pytest.mark.parametrize("where, args", [pytest.param(where, args, id=where.split(":")[0]) for where, args in _app_tasks()])
+def test_every_container_with_the_settings_takes_the_shared_mounts(where: str, args: dict) -> None:
+    assert args.get("volumes") == "{{ __django_app_volumes }}", "%s does not mount __django_app_volumes whole" % where
+    assert args.get("env_file") == "{{ __django_app_env_file }}", where
+
+
+def test_the_probe_of_the_image_user_gets_no_settings_and_no_secrets() -> None:
+    probes = [args for where, args in _starting_tasks("django_app") if where.startswith("settings.yml")]
+    assert len(probes) == 1
+    assert not {"env_file", "env", "volumes"} & set(probes[0]) and probes[0]["network_mode"] == "none"
+
+
+@pytest.mark.parametrize("inventory, expected", [
+    ({}, []),
+    ({"django_app_secret_files": True}, ["/etc/djangoops/polls/secrets:/run/secrets/polls:ro"]),
+    # -e django_app_secret_files=false arrives as a string.
+    ({"django_app_secret_files": "false"}, []),
+    ({"django_app_secret_files": True, "django_app_secret_files_path": "/secrets", "django_app_config_dir": "/srv/polls"},
+     ["/srv/polls/secrets:/secrets:ro"]),
+])
+def test_the_secret_files_are_mounted_read_only_where_the_env_file_points(inventory: dict, expected: list) -> None:
+    assert _resolve("django_app", "__django_app_volumes", **inventory) == expected
+
+
+def test_the_secret_files_label_the_long_running_containers_with_the_settings_fingerprint() -> None:
+    env = {"fingerprint": "f" * 64}
+    assert _resolve("django_app", "__django_app_labels", __django_app_env=env) == {}
+    assert _resolve("django_app", "__django_app_labels", __django_app_env=env, django_app_secret_files=True) == {
+        "djangoops.fleet.settings-hmac": "f" * 64}
+    for where, args in _app_tasks():
+        if "restart_policy" in args:  # the web, standby and process kinds; a one-off is new every run
+            assert "__django_app_labels" in str(args["labels"]), where
+
+
+@pytest.mark.parametrize("inventory, expected", [
+    # A numeric "<uid>:<gid>" names it, from django_app_user or the image's USER.
+    ({"django_app_user": "10001:10002"}, "10002"),
+    ({"__django_app_image_user": "10001:10003"}, "10003"),
+    # Root (also no USER, or an image not inspected): group 0.
+    ({"__django_app_image_user": ""}, "0"),
+    ({"__django_app_image_user": "root"}, "0"),
+    ({"django_app_user": "0"}, "0"),
+    # A name or a uid alone: what `id` said in a container of the image.
+    ({"__django_app_image_user": "app", "__django_app_user_ids": {"container": {"Output": "uid=10001(app) gid=10004(app) groups=10004(app)\n"}}},
+     "10004"),
+    ({"__django_app_image_user": "10001", "__django_app_user_ids": {"container": {"Output": "uid=10001 gid=0(root) groups=0(root)\n"}}},
+     "0"),
+    # Not asked (check mode without the image) or no answer: unknown, which tasks/settings.yml stops on.
+    ({"__django_app_image_user": "app"}, ""),
+    ({"__django_app_image_user": "app", "__django_app_user_ids": {"msg": "executable file not found"}}, ""),
+])
+def test_the_secret_files_group_is_the_app_users(inventory: dict, expected: str) -> None:
+    assert str(_resolve("django_app", "__django_app_secret_gid", django_app_name="polls", **inventory)).strip() == expected

@@ -123,6 +123,7 @@ CASES: dict[str, dict[str, t.Any]] = {
         "nginx_proxy_client_header_timeout": "5s", "nginx_proxy_client_body_timeout": "1m",
         "nginx_proxy_send_timeout": "45s", "nginx_proxy_keepalive_timeout": "0",
         "nginx_proxy_large_client_header_buffers": "8 16k",
+        "nginx_proxy_upstream_connect_timeout": "1s", "nginx_proxy_upstream_read_timeout": "2m",
     },
 }
 
@@ -653,6 +654,21 @@ def _http(case: Rendered) -> list[Directive]:
 def test_slow_clients_meet_timeouts_and_buffer_sizes(rendered: dict[str, Rendered], case: str, expected: dict[str, list[str]]) -> None:
     http = _http(rendered[case])
     assert {name: only(http, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(("case", "connect", "read"), [("default", "3s", "10s"), ("limits_custom", "1s", "2m")])
+def test_a_hung_app_server_holds_a_request_no_longer_than_the_read_timeout(
+        rendered: dict[str, Rendered], case: str, connect: str, read: str) -> None:
+    """Every location that proxies to the app gives up on a server after these, then tries the next one
+    (idempotent requests, twice at most)."""
+    _http_server, https = rendered[case].site()
+    proxied = [d.block for d in walk(https) if d.name == "location" and d.block and args_of(d.block, "proxy_pass")]
+    assert len(proxied) >= 2, proxied  # "/" and the login locations
+    for block in proxied:
+        timeouts = {name: only(block, name) for name in ("proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout")}
+        assert timeouts == {"proxy_connect_timeout": [connect], "proxy_read_timeout": [read], "proxy_send_timeout": [read]}
+        assert only(block, "proxy_next_upstream_tries") == ["2"]
+        assert "timeout" in only(block, "proxy_next_upstream")
 
 
 def test_default_zones_count_each_address(rendered: dict[str, Rendered]) -> None:

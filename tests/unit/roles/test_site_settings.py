@@ -94,9 +94,10 @@ def _derivations() -> list[t.Any]:
 
 
 # The site role's own settings: the fleet lock, which the playbooks take through its entry point `lock`,
-# and the registry logins, which the roles use through its entry points `registry_login` and `pull`.
+# the registry logins, which the roles use through its entry points `registry_login` and `pull`, and the
+# Docker engine's settings, which site.yml applies through its entry point `engine`.
 SITE_OWN = {"site_lock_host", "site_lock_path", "site_lock_wait", "site_lock_lease", "site_lock_break",
-            "site_registry_logins"}
+            "site_registry_logins", "site_docker_live_restore", "site_docker_daemon_config"}
 
 
 def test_every_site_setting_is_shared() -> None:
@@ -149,8 +150,9 @@ SAME_VALUE_OTHER_MEANING = {
 
 @pytest.mark.parametrize("role", APP_ROLES)
 def test_no_role_repeats_a_site_default(role: str) -> None:
-    # Empty lists and strings say nothing about meaning; only real values count.
-    literals = {repr(value): name for name, value in SITE_DEFAULTS.items() if value and "{{" not in str(value)}
+    # Empty lists and strings, and true or false, say nothing about meaning; only real values count.
+    literals = {repr(value): name for name, value in SITE_DEFAULTS.items()
+                if value and not isinstance(value, bool) and "{{" not in str(value)}
     repeated = {
         name: literals[repr(value)] for name, value in _defaults(role).items()
         if repr(value) in literals and name not in SAME_VALUE_OTHER_MEANING

@@ -67,6 +67,7 @@ PLAYBOOK = """
 EXPECTED = """\
 # Managed by Ansible (djangoops.fleet.nginx_upstream): do not edit.
 upstream django {
+    zone upstream_django 64k;
     server 192.0.2.11:8000 max_fails=3 fail_timeout=10s;  # app1.example.com
     server 192.0.2.12:8000 max_fails=3 fail_timeout=10s;  # app2.example.com
     server [2001:db8::13]:8000 weight=2 max_fails=3 fail_timeout=10s;  # app3.example.com
@@ -152,6 +153,7 @@ def test_diff_shows_the_drained_server(playbook: Playbook) -> None:
     assert playbook.dest.read_text() == textwrap.dedent("""\
         # Managed by Ansible (djangoops.fleet.nginx_upstream): do not edit.
         upstream django {
+            zone upstream_django 64k;
             server 192.0.2.11:8000 max_fails=3 fail_timeout=10s;  # app1.example.com
             server 192.0.2.12:8000 max_fails=3 fail_timeout=10s down;  # app2.example.com
             server [2001:db8::13]:8000 weight=2 max_fails=3 fail_timeout=10s;  # app3.example.com

@@ -32,6 +32,10 @@ GOOD = [
     ("limited_path", "/admin/login/"), ("limited_path", "/.well-known/security.txt"),
     ("limit_location", {"path": "/api/", "rate": "50r/s", "burst": 100}), ("limit_location", {"path": "/hooks/", "rate": ""}),
     ("limit_location", {"path": "/search/", "rate": "1r/s", "burst": 0}),
+    ("docker_memory", "1g"), ("docker_memory", "512m"), ("docker_memory", ""), ("docker_memory", "0"), ("docker_memory", "1073741824"),
+    ("tmpfs_size", "64m"), ("tmpfs_size", "65536"), ("tmpfs_mount", "/tmp:rw,noexec,nosuid,nodev,size=128m"), ("tmpfs_mount", "/run"),
+    ("capability", "ALL"), ("capability", "NET_BIND_SERVICE"), ("capability", "CAP_CHOWN"),
+    ("docker_user", "10001:10001"), ("docker_user", "app"), ("docker_user", "www-data:www-data"), ("docker_user", "0"), ("docker_user", ""),
 ]
 
 # (kind, value, words the problem must contain)
@@ -76,6 +80,11 @@ BAD = [
     ("limit_location", {"path": "/api/", "rate": "5 r/s"}, "not a request rate"),
     ("limit_location", {"path": "/api/", "rate": "5r/s", "burst": -1}, "burst -1 of /api/"),
     ("limit_location", {"path": "/api/", "rate": "5r/s", "burst": True}, "0 or more"),
+    ("docker_memory", "1 GB", "such as 512m"), ("docker_memory", "-1", "or empty or 0"), ("docker_memory", "lots", "not a size"),
+    ("tmpfs_size", "", "such as 64m"), ("tmpfs_size", "64 MB", "not a size"),
+    ("tmpfs_mount", "tmp:rw,size=64m", "absolute path"), ("tmpfs_mount", "/tmp:rw size=64m", "tmpfs mount"),
+    ("capability", "NET BIND", "capability name"), ("capability", "CAP_CHOWN;x", "capability name"),
+    ("docker_user", "10001 10001", "--user"), ("docker_user", "app name", "<uid>:<gid>"), ("docker_user", "app:", "--user"),
 ]
 
 

@@ -125,6 +125,7 @@ RENDER_CASES = [
         dict(group_names=["django_app"]),
         """\
         upstream django {
+            zone upstream_django 64k;
             server 10.0.0.11:8000 max_fails=3 fail_timeout=10s;  # app1.example.com
             server 10.0.0.12:8000 weight=3 max_fails=3 fail_timeout=10s;  # app2.example.com
             server [2001:db8::13]:8000 max_fails=3 fail_timeout=10s;  # app3.example.com
@@ -138,6 +139,7 @@ RENDER_CASES = [
              drain=["app1.example.com"], backup=["canary.example.com"], max_fails=0, fail_timeout=30),
         """\
         upstream app {
+            zone upstream_app 64k;
             server 10.0.0.11:9000 max_fails=0 fail_timeout=30s down;  # app1.example.com
             server 10.0.0.12:9000 weight=3 max_fails=0 fail_timeout=30s;  # app2.example.com
             server [2001:db8::13]:9000 max_fails=0 fail_timeout=30s;  # app3.example.com
@@ -150,6 +152,7 @@ RENDER_CASES = [
         dict(group_names=["django_canary", "django_canary"], keepalive=1),
         """\
         upstream django {
+            zone upstream_django 64k;
             server 10.0.0.12:8000 weight=3 max_fails=3 fail_timeout=10s;  # app2.example.com
             server canary.internal.example.com:8000 max_fails=3 fail_timeout=10s;  # canary.example.com
             keepalive 1;
@@ -161,6 +164,7 @@ RENDER_CASES = [
         dict(group_names=["broken_noaddr"], address_var="public_address"),
         """\
         upstream django {
+            zone upstream_django 64k;
             server 198.51.100.7:8000 max_fails=3 fail_timeout=10s;  # noaddr.example.com
             keepalive 32;
         }
@@ -181,6 +185,7 @@ def test_render_from_ini_inventory(tmp_path: t.Any) -> None:
     # app3 has an empty private_address, so ansible_host (a host name) is used.
     assert render(groups, hostvars, group_names=["django_app"], port=8001) == HEADER + textwrap.dedent("""\
         upstream django {
+            zone upstream_django 64k;
             server 10.0.1.11:8001 max_fails=3 fail_timeout=10s;  # app1.example.com
             server 10.0.1.12:8001 weight=2 max_fails=3 fail_timeout=10s;  # app2.example.com
             server app3.lan:8001 max_fails=3 fail_timeout=10s;  # app3.example.com
