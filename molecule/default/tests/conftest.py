@@ -530,7 +530,8 @@ class Client:
 
     def stop_load(self) -> dict:
         """Stop the load; its summary: counts (requests, failed, retried, fell back, status, served by, version), latency
-        (p50, p90, p99, max seconds), slow (start, seconds, served by or failure, proxy), failure_times."""
+        (p50, p90, p99, max seconds), slow (start, seconds, served by or failure, proxy), failure_times (when each
+        failed request ended)."""
         self.run(f"touch {self.files}load.stop")
         for _attempt in range(60):
             if self.run(f"test -e {self.files}load.json").rc == 0:

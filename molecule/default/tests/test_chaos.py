@@ -166,7 +166,8 @@ def test_a_proxy_powered_off_its_clients_go_to_the_other_address(client, lab):
     on_stopped = [failure for failure in load["failures"] if failure.split()[1] == stopping]
     assert len(on_stopped) == counts.get("failed", 0), load["failures"]
     assert len(on_stopped) <= STEADY_WORKERS // len(addresses), load["failures"]
-    assert all(stopped - 1 <= when <= down + 1 for when in load["failure_times"]), (stopped, down, load["failures"])
+    # Each ended while the server shut down.
+    assert all(stopped - 0.5 <= when <= down + 1 for when in load["failure_times"]), (stopped, down, load["failures"])
 
 
 @pytest.mark.changes_lab
@@ -190,7 +191,9 @@ def test_postgresql_restarted_errors_stay_in_its_window(client, lab):
     load = client.stop_load()
     counts = _report(f"PostgreSQL restarted, down {ready - began:.1f} s", load)
     assert counts["requests"] >= 150, counts
-    outside = [round(when - began, 3) for when in load["failure_times"] if not began - 1 <= when <= ready + 1]
+    # When each failed request ended: while PostgreSQL was down (a request that began before the restart fails
+    # once it asks for a connection), none after.
+    outside = [round(when - began, 3) for when in load["failure_times"] if not began - 0.5 <= when <= ready + 1]
     print(f"failures: {len(load['failure_times'])}, all within the window: {not outside}")
     assert outside == [], (outside, load["failures"])
     # Served again after the window, by every app server.

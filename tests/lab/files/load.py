@@ -35,7 +35,7 @@ class Worker(threading.Thread):
         self.proxies = proxies if args.fallback else proxies[:1]
         self.proxy = proxies[0]
         self.timings: list[tuple[float, float, str, str]] = []  # start, seconds, served by (or the failure), proxy
-        self.failure_times: list[float] = []
+        self.failure_times: list[float] = []  # when each failed request ended (its error or status came back)
         self.context = ssl.create_default_context(cafile=args.ca)
         self.counts: collections.Counter = collections.Counter()
         self.failures: list[str] = []
@@ -98,7 +98,7 @@ class Worker(threading.Thread):
                 outcome = response.getheader("X-Served-By", "-")
                 if status != self.args.expect:
                     self.counts["failed"] += 1
-                    self.failure_times.append(started)
+                    self.failure_times.append(time.time())
                     self.failures.append("%.3f %s HTTP %d" % (time.time(), self.proxy, status))
                     outcome = "HTTP %d" % status
                 self.timings.append((started, time.monotonic() - began, outcome, self.proxy))
@@ -108,7 +108,7 @@ class Worker(threading.Thread):
             except (OSError, http.client.HTTPException) as error:
                 self.counts["requests"] += 1
                 self.counts["failed"] += 1
-                self.failure_times.append(started)
+                self.failure_times.append(time.time())
                 self.failures.append("%.3f %s %s: %s" % (time.time(), self.proxy, type(error).__name__, error))
                 self.timings.append((started, time.monotonic() - began, type(error).__name__, self.proxy))
                 if self.connection is not None:
