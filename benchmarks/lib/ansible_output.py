@@ -28,6 +28,8 @@ _RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:[a-z]+=\d+\s*)+)$"
 # name, a space, dashes (none when the name fills the width), a space, seconds
 _TASK_LINE = re.compile(r"^(?P<name>.*\S)(?: -+ |  )(?P<seconds>\d+\.\d+)s$")
 _TASKS_RECAP = "TASKS RECAP"
+# profile_tasks' line at each task's start: "<date> (<previous task's time>)       <elapsed> ****"
+_TASK_START = re.compile(r"\(\d+:\d\d:\d\d\.\d{3}\)\s+\d+:\d\d:\d\d\.\d{3} \*+\s*$")
 
 
 def strip_ansi(text: str) -> str:
@@ -78,6 +80,14 @@ def parse_profile_tasks(output: str) -> list[tuple[str, float]]:
         if match is not None:
             tasks.append((match["name"], float(match["seconds"])))
     return tasks
+
+
+def task_starts(output: str) -> int:
+    """Tasks started in a run with profile_tasks (a task run again in a later batch counts again,
+    handlers too): its timestamp lines before the TASKS RECAP."""
+    text = strip_ansi(output)
+    end = text.rfind(_TASKS_RECAP)
+    return sum(1 for line in (text if end < 0 else text[:end]).splitlines() if _TASK_START.search(line))
 
 
 def slowest(tasks: t.Iterable[tuple[str, float]], count: int = 10) -> list[tuple[str, float]]:

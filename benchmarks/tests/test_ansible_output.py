@@ -112,3 +112,20 @@ def test_slowest_first(count):
 
 def test_last_lines():
     assert ansible_output.last_lines("a\nb\nc\n\n", 2) == "b\nc"
+
+
+def test_task_starts_count_profile_tasks_timestamp_lines():
+    # Two task starts (one each batch of the same task), then the recap's own timestamp line, not counted.
+    run = """\
+TASK [djangoops.fleet.nginx_proxy : Let the requests in flight finish] *********
+Monday 02 March 2026  10:00:01 +0000 (0:00:00.512)       0:00:01.512 **********
+ok: [app1]
+
+TASK [djangoops.fleet.nginx_proxy : Let the requests in flight finish] *********
+Monday 02 March 2026  10:00:04 +0000 (0:00:02.301)       0:00:03.813 **********
+ok: [app2]
+
+""" + END_OF_RUN[END_OF_RUN.index("PLAY RECAP"):]
+    assert ansible_output.task_starts(run) == 2
+    assert ansible_output.task_starts(END_OF_RUN) == 1
+    assert ansible_output.task_starts("PLAY RECAP ***\n") == 0
