@@ -11,6 +11,20 @@ cd "$(dirname "$0")/.."
 log=${DJANGOOPS_STATIC_LOG:-/tmp/djangoops-static.log}
 static_rc='' molecule_rc=''
 
+# Every finished run appends a line to suite-runs.tsv (benchmarks/bench.py --only suite reads the newest):
+# start, end (UTC), wall seconds, exit code, commit, CPUs. It never changes the run's exit code.
+runs=${LAB_LOG_DIR:-/tmp/djangoops-lab-logs}/suite-runs.tsv
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ) started_s=$(date +%s)
+record_run() {
+  local commit
+  commit=$(git rev-parse --short HEAD 2>/dev/null) || commit=-
+  mkdir -p "$(dirname "$runs")"
+  [ -s "$runs" ] || printf 'start\tend\tseconds\texit_code\tcommit\tnproc\n' >"$runs"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$started_at" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(($(date +%s) - started_s))" \
+    "$1" "$commit" "$(nproc)" >>"$runs"
+}
+trap 'rc=$?; record_run "$rc" 2>/dev/null || echo "==> Could not record this run in $runs" >&2; exit "$rc"' EXIT
+
 # Each job in its own process group (job control), so either can be stopped whole.
 set -m
 nice -n 19 make --no-print-directory static >"$log" 2>&1 &
