@@ -14,9 +14,11 @@ Benchmarks, in this order (README.md beside this file says what each measures an
             no-change runs with 2, 4 and 8 app servers, slowest tasks from profile_tasks
   served    wrk through the proxy against wrk straight at every app server, 1/2/4 app servers capped
             at 0.15 CPU each, Gunicorn sync and gthread workers, this machine's CPU busy % in each run
-  deploy    rolling deploy of the next lab release under keep-alive load, 2 and 4 app servers
+  deploy    rolling deploy of the next lab release under keep-alive load with the shipped defaults: 2, 3 and 4 app
+            servers in batches of one, 8 in 25% batches; wall time in drain, container start + health, rest
   renewal   renew.yml -e certbot_force=true (nginx HUP) under keep-alive load
   mitogen   no-change site.yml with the mitogen_linear strategy against the default
+  suite     the newest finished `make test` run, as scripts/test.sh recorded it (no lab)
 
 Each benchmark starts by converging the lab to what it measures and ends by converging it back to
 the inventory's settings (2 app servers, extra ones removed). Results are merged into
@@ -38,6 +40,7 @@ import json
 import os
 import pathlib
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -52,7 +55,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.lib import ansible_output, machine, plots, report, wrk  # pylint: disable=wrong-import-position
+from benchmarks.lib import ansible_output, deploy_time, machine, plots, report, suite, wrk  # pylint: disable=wrong-import-position
 from benchmarks.lib import lab as lab_plan  # pylint: disable=wrong-import-position
 
 BENCHMARKS = report.ORDER
@@ -63,7 +66,10 @@ CLIENT_LOAD = "/tmp/djangoops-bench-load"  # .py, .stop, .json, .log
 WORKER_CLASSES = ("sync", "gthread")
 SERVED_APP_SERVERS = (1, 2, 4)
 PLAYBOOK_APP_SERVERS = (2, 4, 8)
-DEPLOY_APP_SERVERS = (2, 4)
+DEPLOY_APP_SERVERS = (2, 3, 4)  # each in batches of one, django_app_rolling_batch's default
+DEPLOY_BATCH_APP_SERVERS, DEPLOY_PERCENT_BATCH = report.DEPLOY_BATCHES  # 8 app servers, -e django_app_rolling_batch=25%
+LAB_FREE = ("suite",)  # benchmarks that neither need nor touch the lab
+SUITE_RUNS = pathlib.Path(os.environ.get("LAB_LOG_DIR") or "/tmp/djangoops-lab-logs") / "suite-runs.tsv"
 MAX_WRK_SECONDS = 20
 MAX_CONNECTIONS = 64
 MITOGEN_FINDING = (
@@ -93,12 +99,13 @@ class Settings:
     cpus: float
     gunicorn_workers: int
     gthread_threads: int
-    drain_seconds: int
+    drain_seconds: int | None  # None: the role's default (the shipped one)
     load_workers: int
     fresh_lab: bool
     render_only: bool
     results_dir: pathlib.Path
     log_dir: pathlib.Path
+    suite_runs: pathlib.Path = SUITE_RUNS
 
 
 def _bounded(low: int, high: int) -> t.Callable[[str], int]:
@@ -116,7 +123,7 @@ def parse_args(argv: t.Sequence[str] | None = None) -> Settings:
                                      epilog="\n".join(__doc__.splitlines()[1:]))
     parser.add_argument("--only", nargs="+", action="extend", choices=BENCHMARKS, metavar="NAME",
                         help=f"run only these benchmarks ({', '.join(BENCHMARKS)})")
-    parser.add_argument("--quick", action="store_true", help="5 s wrk runs, one repeat, 5 s drains: indicative only")
+    parser.add_argument("--quick", action="store_true", help="5 s wrk runs, one repeat: indicative only")
     parser.add_argument("--repeats", type=_bounded(1, 10), help="runs of each measurement, median kept (default 3; quick 1)")
     parser.add_argument("--seconds", type=_bounded(1, MAX_WRK_SECONDS), help=f"duration of each wrk run (default {MAX_WRK_SECONDS}; quick 5)")
     parser.add_argument("--connections", type=_bounded(max(SERVED_APP_SERVERS), MAX_CONNECTIONS), default=16,
@@ -129,12 +136,15 @@ def parse_args(argv: t.Sequence[str] | None = None) -> Settings:
                         help="CPU cap of each app container in the served benchmark (default 0.15)")
     parser.add_argument("--gunicorn-workers", type=_bounded(1, 16), default=3, help="Gunicorn workers per app server (default 3)")
     parser.add_argument("--gthread-threads", type=_bounded(2, 32), default=4, help="threads per gthread worker (default 4)")
-    parser.add_argument("--drain-seconds", type=_bounded(0, 60), help="django_app_drain_seconds of the deploys (default 20; quick 5)")
+    parser.add_argument("--drain-seconds", type=_bounded(0, 60),
+                        help="django_app_drain_seconds of the deploys (default: the role's, the shipped default; given, the wall-time targets are not judged)")
     parser.add_argument("--load-workers", type=_bounded(1, 32), default=16, help="keep-alive clients of load.py (default 16)")
     parser.add_argument("--fresh-lab", action="store_true", help="recreate the lab first even when playbook is not run")
     parser.add_argument("--render-only", action="store_true", help="only rewrite RESULTS.md and the plots from results.json")
     parser.add_argument("--results-dir", type=pathlib.Path, default=REPO / "benchmarks", help="where results.json, RESULTS.md and plots/ go")
     parser.add_argument("--log-dir", type=pathlib.Path, default=pathlib.Path("/tmp/djangoops-bench-logs"))
+    parser.add_argument("--suite-runs", type=pathlib.Path, default=SUITE_RUNS,
+                        help=f"the runs of make test as scripts/test.sh records them (default {SUITE_RUNS})")
     args = parser.parse_args(argv)
     if not 0 < args.cpus <= 4:
         parser.error(f"--cpus {args.cpus} is not in (0, 4]")
@@ -150,12 +160,13 @@ def parse_args(argv: t.Sequence[str] | None = None) -> Settings:
         cpus=args.cpus,
         gunicorn_workers=args.gunicorn_workers,
         gthread_threads=args.gthread_threads,
-        drain_seconds=args.drain_seconds if args.drain_seconds is not None else (5 if quick else 20),
+        drain_seconds=args.drain_seconds,
         load_workers=args.load_workers,
         fresh_lab=args.fresh_lab,
         render_only=args.render_only,
         results_dir=args.results_dir,
         log_dir=args.log_dir,
+        suite_runs=args.suite_runs,
     )
 
 
@@ -206,11 +217,28 @@ def served_vars(lab: lab_plan.Lab, servers: int, *, worker_class: str, cpus: flo
     }
 
 
-def run_record(seconds: float, returncode: int, output: str) -> dict[str, t.Any]:
-    """A timed playbook run as results.json keeps it."""
+def deploy_vars(version: str, *, batch: str | None, drain_seconds: int | None) -> dict[str, t.Any]:
+    """Extra variables of one deploy: the release, and only what the run asks to differ from the
+    shipped defaults (a percentage batch; a drain time given with --drain-seconds)."""
+    variables: dict[str, t.Any] = {"lab_app_version": version}
+    if batch is not None:
+        # With -e: release.yml templates `serial` before any inventory variable is read.
+        variables["django_app_rolling_batch"] = batch
+    if drain_seconds is not None:
+        variables["django_app_drain_seconds"] = drain_seconds
+    return variables
+
+
+def deploy_configurations() -> list[tuple[int, str | None]]:
+    """(app servers, batch) of each measured deploy; None is the default batch of one."""
+    return [(servers, None) for servers in DEPLOY_APP_SERVERS] + [(DEPLOY_BATCH_APP_SERVERS, DEPLOY_PERCENT_BATCH)]
+
+
+def run_record(seconds: float, returncode: int, output: str, *, cpu_seconds: float | None = None) -> dict[str, t.Any]:
+    """A timed playbook run as results.json keeps it, with the controller's CPU-seconds it cost."""
     recap = ansible_output.parse_recap(output)
     return {"seconds": round(seconds, 2), "returncode": returncode, "changed": ansible_output.changed_hosts(recap),
-            "failed": ansible_output.failed_hosts(recap)}
+            "failed": ansible_output.failed_hosts(recap), "cpu_seconds": cpu_seconds}
 
 
 def median_index(values: t.Sequence[float]) -> int:
@@ -243,9 +271,18 @@ def now() -> str:
 
 # --- Commands -------------------------------------------------------------------------------------
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's children that were waited for, and of theirs
+    (getrusage RUSAGE_CHILDREN): Ansible, its forks, the ssh clients they ran. Not counted: what runs
+    in containers (docker exec), and SSH masters that ControlPersist keeps in the background."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 @dataclasses.dataclass
 class Done:
-    """A finished command: its output, how long it took, where its log is."""
+    """A finished command: its output, how long it took, where its log is, and the controller's
+    CPU-seconds it cost (None where commands ran side by side: they cannot be told apart)."""
 
     argv: list[str]
     returncode: int
@@ -253,6 +290,7 @@ class Done:
     stderr: str
     seconds: float
     log: pathlib.Path
+    cpu_seconds: float | None = None
 
     @property
     def output(self) -> str:
@@ -296,7 +334,7 @@ class Shell:
         log = self._log_path(label)
         if not quiet:
             self.say(f"{label} ...")
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), children_cpu_seconds()
         try:
             completed = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as error:
@@ -304,10 +342,13 @@ class Shell:
         except OSError as error:
             raise BenchError(f"{label}: cannot run {argv[0]}: {error}") from error
         seconds = time.monotonic() - started
+        # One command at a time here: the growth of the children's CPU time is this command's.
+        cpu_seconds = round(children_cpu_seconds() - cpu_before, 2)
         self._write_log(log, argv, completed, seconds)
-        done = Done(argv, completed.returncode, completed.stdout, completed.stderr, seconds, log)
+        done = Done(argv, completed.returncode, completed.stdout, completed.stderr, seconds, log, cpu_seconds)
         if not quiet:
-            self.say(f"{label}: {'done' if done.returncode == 0 else f'rc {done.returncode}'} in {seconds:.1f} s")
+            self.say(f"{label}: {'done' if done.returncode == 0 else f'rc {done.returncode}'} in {seconds:.1f} s"
+                     f" ({cpu_seconds:.1f} CPU-s here)")
         if check and done.returncode != 0:
             raise CommandError(done, label)
         return done
@@ -409,7 +450,7 @@ class LabDriver:
     def remove_extra_servers(self) -> None:
         """Remove the containers and Docker volumes of app servers beyond the inventory's (after a
         converge without them, so no proxy sends them requests)."""
-        most = max(PLAYBOOK_APP_SERVERS + SERVED_APP_SERVERS + DEPLOY_APP_SERVERS)
+        most = max(PLAYBOOK_APP_SERVERS + SERVED_APP_SERVERS + DEPLOY_APP_SERVERS + (DEPLOY_BATCH_APP_SERVERS,))
         for server in lab_plan.extra_app_servers(self.lab, most):
             container = self.lab.container(server.name)
             removed = self.shell.run(["docker", "rm", "--force", "--volumes", container], label=f"remove {container}",
@@ -579,7 +620,7 @@ def _timed_site(ctx: Context, servers: int, label: str, *, env_extra: t.Mapping[
                 extra_vars: t.Mapping[str, t.Any] | None = None, check: bool = True) -> tuple[dict[str, t.Any], Done]:
     done = ctx.driver.playbook("playbooks/site.yml", servers, label=label, profile=True, env_extra=env_extra,
                                extra_vars=extra_vars, check=check)
-    record = run_record(done.seconds, done.returncode, done.output)
+    record = run_record(done.seconds, done.returncode, done.output, cpu_seconds=done.cpu_seconds)
     if record["changed"]:
         ctx.shell.say(f"note: {label} changed {', '.join(record['changed'])}: its time is not a no-change run's")
     return record, done
@@ -594,7 +635,7 @@ def _no_change_and_ping(ctx: Context, servers: int) -> tuple[list[dict[str, t.An
         runs.append(record)
         outputs.append(done.output)
         ping = ctx.driver.ping(servers, label=f"ansible all -m ping, {servers} app servers ({index}/{repeats})")
-        pings.append({"seconds": round(ping.seconds, 2), "returncode": ping.returncode})
+        pings.append({"seconds": round(ping.seconds, 2), "returncode": ping.returncode, "cpu_seconds": ping.cpu_seconds})
     return runs, pings, outputs[median_index([run["seconds"] for run in runs])]
 
 
@@ -616,7 +657,7 @@ def bench_playbook(ctx: Context) -> dict[str, t.Any]:
     return {
         "status": "measured",
         "settings": {"repeats": settings.repeats, "forks": config_forks(REPO / "ansible.cfg"), "quick": settings.quick},
-        "first_converge": {"seconds": round(first.seconds, 2),
+        "first_converge": {"seconds": round(first.seconds, 2), "cpu_seconds": first.cpu_seconds,
                            "changed": ansible_output.changed_hosts(ansible_output.parse_recap(first.output))},
         "ping": pings,
         "scale": scale,
@@ -683,29 +724,44 @@ def bench_served(ctx: Context) -> dict[str, t.Any]:
     }
 
 
+def deploy_run(ctx: Context, servers: int, batch: str | None, label: str) -> dict[str, t.Any]:
+    """One measured rolling deploy of the next release under load, then (not measured) back."""
+    settings, lab = ctx.settings, ctx.lab
+    ctx.client.start_load(settings.load_workers)
+    time.sleep(3)  # the load is up before the deploy starts
+    done = ctx.driver.playbook("playbooks/deploy.yml", servers, check=False, profile=True, label=f"{label}: deploy {lab.next_release}",
+                               extra_vars=deploy_vars(lab.next_release, batch=batch, drain_seconds=settings.drain_seconds))
+    load = ctx.client.stop_load()
+    tasks = ansible_output.parse_profile_tasks(done.output)
+    parts = deploy_time.breakdown(tasks, done.seconds)
+    ctx.shell.say(f"{label}: {done.seconds:.1f} s: " + ", ".join(f"{deploy_time.PART_TITLES[part]} {parts[part]:.1f} s" for part in deploy_time.PARTS))
+    # Back to the inventory's release the same way, for the next run (or the next configuration).
+    ctx.driver.playbook("playbooks/deploy.yml", servers, label=f"{label}: back to {lab.app_version}",
+                        extra_vars=deploy_vars(lab.app_version, batch=batch, drain_seconds=settings.drain_seconds))
+    return {"app_servers": servers, "batch": batch or report.DEPLOY_DEFAULT_BATCH, "seconds": round(done.seconds, 2),
+            "returncode": done.returncode, "cpu_seconds": done.cpu_seconds, "parts": parts,
+            "tasks_run": ansible_output.task_starts(done.output), "slowest": ansible_output.slowest(tasks, 8), "load": load, "log": str(done.log)}
+
+
+def deploy_settings(settings: Settings, lab: lab_plan.Lab) -> dict[str, t.Any]:
+    """The deploy record's settings: the drain time that applied, and whether it was the role's."""
+    shipped = settings.drain_seconds is None
+    return {"from": lab.app_version, "to": lab.next_release, "shipped_defaults": shipped,
+            "drain_seconds": role_default("django_app", "django_app_drain_seconds") if shipped else settings.drain_seconds,
+            "load_workers": settings.load_workers, "repeats": settings.repeats, "quick": settings.quick,
+            "quick_note": "--quick only takes one run of each configuration; the deploys are the same" if settings.quick else None}
+
+
 def bench_deploy(ctx: Context) -> dict[str, t.Any]:
     settings, driver, lab = ctx.settings, ctx.driver, ctx.lab
     runs = []
-    for servers in DEPLOY_APP_SERVERS:
+    for servers, batch in deploy_configurations():
+        name = report.batch_label(servers, batch or report.DEPLOY_DEFAULT_BATCH)
         driver.ensure_servers(servers)
-        driver.converge(servers, label=f"{servers} app servers on release {lab.app_version}")
-        ctx.client.start_load(settings.load_workers)
-        time.sleep(3)  # the load is up before the deploy starts
-        done = driver.playbook("playbooks/deploy.yml", servers, check=False,
-                               label=f"rolling deploy of {lab.next_release} to {servers} app servers",
-                               extra_vars={"lab_app_version": lab.next_release, "django_app_drain_seconds": settings.drain_seconds})
-        load = ctx.client.stop_load()
-        runs.append({"app_servers": servers, "seconds": round(done.seconds, 2), "returncode": done.returncode,
-                     "load": load, "log": str(done.log)})
-        # Back to the inventory's release, as the lab checks do after their deploys.
-        driver.converge(servers, label=f"back to release {lab.app_version}")
+        driver.converge(servers, label=f"{name}: all on release {lab.app_version}")
+        runs += [deploy_run(ctx, servers, batch, f"{name} ({index}/{settings.repeats})") for index in range(1, settings.repeats + 1)]
     driver.restore()
-    return {
-        "status": "measured",
-        "settings": {"from": lab.app_version, "to": lab.next_release, "drain_seconds": settings.drain_seconds,
-                     "load_workers": settings.load_workers, "quick": settings.quick},
-        "runs": runs,
-    }
+    return {"status": "measured", "settings": deploy_settings(settings, lab), "runs": runs}
 
 
 def bench_renewal(ctx: Context) -> dict[str, t.Any]:
@@ -751,12 +807,27 @@ def bench_mitogen(ctx: Context) -> dict[str, t.Any]:
     return {**base, "status": "measured", "mitogen_version": version, "default": default, "mitogen": mitogen}
 
 
+def bench_suite(ctx: Context) -> dict[str, t.Any]:
+    """The newest finished `make test` run that scripts/test.sh recorded; no lab involved."""
+    path = ctx.settings.suite_runs
+    base = {"settings": {"quick": ctx.settings.quick}, "file": str(path)}
+    try:
+        newest = suite.newest(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {**base, "status": f"not measured: {path} does not exist (scripts/test.sh writes it at the end of make test)"}
+    if newest is None:
+        return {**base, "status": f"not measured: {path} holds no finished run of make test"}
+    ctx.shell.say(f"make test: {report.minutes(newest.seconds)}, exit code {newest.exit_code}, commit {newest.commit}, ended {newest.end}")
+    return {**base, "status": "measured", **newest.to_dict()}
+
+
 BENCHES: dict[str, t.Callable[[Context], dict[str, t.Any]]] = {
     "playbook": bench_playbook,
     "served": bench_served,
     "deploy": bench_deploy,
     "renewal": bench_renewal,
     "mitogen": bench_mitogen,
+    "suite": bench_suite,
 }
 
 
@@ -809,7 +880,8 @@ def _run_one(ctx: Context, name: str) -> dict[str, t.Any]:
         record = {"status": f"failed: {str(error).splitlines()[0]}", "settings": {"quick": ctx.settings.quick}}
         ctx.client.cleanup()
         try:
-            ctx.driver.restore()
+            if name not in LAB_FREE:
+                ctx.driver.restore()
         except BenchError as restore_error:
             ctx.shell.say(f"could not converge the lab back: {restore_error}")
     record.update(date=now(), machine=dict(ctx.facts))
@@ -834,7 +906,8 @@ def run(settings: Settings, argv: t.Sequence[str]) -> int:
         ctx = Context(shell, driver, LabClient(shell, lab), lab, settings, machine.collect(driver.env()))
         shell.say(f"benchmarks: {', '.join(settings.only)}; logs in {settings.log_dir}")
         try:
-            if "playbook" not in settings.only:
+            # playbook makes a fresh lab itself; suite needs none.
+            if "playbook" not in settings.only and any(name not in LAB_FREE for name in settings.only):
                 driver.ensure_lab(fresh=settings.fresh_lab)
             for name in settings.only:
                 record = _run_one(ctx, name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pathlib
 import typing as t
 
-from . import report
+from . import deploy_time, report
 
 NO_MATPLOTLIB = "Plots were not drawn: matplotlib is not installed (pip install -r benchmarks/requirements.txt)."
 
@@ -34,9 +34,19 @@ def playbook_series(record: dict[str, t.Any]) -> tuple[dict[str, float], dict[in
             {servers: value for servers, value in summary["scale"].items() if value is not None})
 
 
-def deploy_series(record: dict[str, t.Any]) -> dict[int, float]:
-    """Wall time per app server of each rolling deploy, by app server count."""
-    return {run["app_servers"]: run["seconds"] / run["app_servers"] for run in record.get("runs", []) if run.get("seconds")}
+WALL = "wall time (no breakdown recorded)"
+
+
+def deploy_series(record: dict[str, t.Any]) -> dict[str, dict[str, float]]:
+    """Per deploy configuration (``"2"``, ``"8, 25%"``): the median run's drain, container and rest
+    seconds, or only its wall time in records from before the breakdown."""
+    series = {}
+    for row in report.deploy_rows(record):
+        if not row["seconds"]:
+            continue
+        label = str(row["app_servers"]) if row["batch"] == report.DEPLOY_DEFAULT_BATCH else f"{row['app_servers']}, {row['batch']}"
+        series[label] = {part: row["parts"].get(part) or 0.0 for part in deploy_time.PARTS} if row["parts"] else {WALL: row["seconds"]}
+    return series
 
 
 def _pyplot() -> t.Any:
@@ -97,11 +107,18 @@ def _deploy(plt: t.Any, record: dict[str, t.Any], path: pathlib.Path) -> bool:
     series = deploy_series(record)
     if not series:
         return False
-    figure, axes = plt.subplots(figsize=(5, 4))
-    axes.bar([str(servers) for servers in series], list(series.values()))
-    axes.set_xlabel("app servers")
-    axes.set_ylabel("seconds per app server")
+    figure, axes = plt.subplots(figsize=(6, 4))
+    labels = list(series)
+    bottoms = [0.0] * len(labels)
+    for part in (*deploy_time.PARTS, WALL):  # stacked: drain, container + health, rest
+        heights = [values.get(part, 0.0) for values in series.values()]
+        if any(heights):
+            axes.bar(labels, heights, bottom=bottoms, label=deploy_time.PART_TITLES.get(part, part))
+            bottoms = [bottom + height for bottom, height in zip(bottoms, heights)]
+    axes.set_xlabel("app servers (, batch; otherwise batches of one)")
+    axes.set_ylabel("seconds (median run)")
     axes.set_title(report.PLOT_TITLES["deploy"])
+    axes.legend()
     return _save(plt, figure, path)
 
 

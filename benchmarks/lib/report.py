@@ -16,22 +16,34 @@ FINDINGS.md, when there is one, is shown as RESULTS.md's "Findings" section, aft
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import statistics
 import typing as t
 
-SCHEMA = 1
-ORDER = ("playbook", "served", "deploy", "renewal", "mitogen")
+from . import deploy_time
 
-# Targets of issue 9 ("Speed and scale, measured").
+SCHEMA = 1
+ORDER = ("playbook", "served", "deploy", "renewal", "mitogen", "suite")
+
+# Targets of issue 9 ("Speed and scale, measured") and issue 24 (deploys, the suite's time).
 PROXY_DIRECT_MIN = 0.90
 SCALE_MIN = {2: 1.8, 4: 3.4}
 NO_CHANGE_PING_MAX = 8.0
 PLAYBOOK_SCALE = (2, 8)
 PLAYBOOK_SCALE_MAX = 1.5
-DEPLOY_MIN_REQUESTS = 5000
+DEPLOY_DEFAULT_BATCH = "1"  # django_app_rolling_batch's default (playbooks/release.yml)
+DEPLOY_TWO_MAX_SECONDS = 25.0
+DEPLOY_FURTHER_SERVER_MAX_SECONDS = 10.0
+DEPLOY_BATCHES = (8, "25%")  # app servers, django_app_rolling_batch: 4 batches of 2
+DEPLOY_BATCHES_RATIO_MAX = 2.5
+# Requests the load must have sent per second of a deploy: a quarter of the 73-84 req/s it sent
+# during the lab's deploys and renewal of 2026-11-25, so a load that stalled or ran for part of the
+# deploy only is not taken for a clean one.
+DEPLOY_MIN_REQUESTS_PER_SECOND = 20
+SUITE_MAX_SECONDS = 50 * 60
 
-PASS, MISS, INVALID, NOT_MEASURED = "pass", "miss", "invalid", "not measured"
+PASS, MISS, INVALID, NOT_MEASURED, INFO = "pass", "miss", "invalid", "not measured", "info"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +206,11 @@ def _changed(runs: t.Iterable[dict[str, t.Any]]) -> list[str]:
     return sorted({host for run in runs for host in run.get("changed", [])})
 
 
+def _cpu_seconds(runs: t.Iterable[dict[str, t.Any]]) -> float | None:
+    """Median controller CPU-seconds of the runs that have the figure (none before it was measured)."""
+    return median(run["cpu_seconds"] for run in runs if run.get("cpu_seconds") is not None)
+
+
 def playbook_summary(record: dict[str, t.Any]) -> dict[str, t.Any]:
     scale = {entry["app_servers"]: entry["runs"] for entry in record.get("scale", [])}
     low, high = PLAYBOOK_SCALE
@@ -206,7 +223,19 @@ def playbook_summary(record: dict[str, t.Any]) -> dict[str, t.Any]:
         "scale_changed": {servers: _changed(runs) for servers, runs in sorted(scale.items())},
         "ratio_ping": ratio(_seconds(scale.get(low, [])), _seconds(record.get("ping", []))),
         "ratio_scale": ratio(_seconds(scale.get(high, [])), _seconds(scale.get(low, []))),
+        "first_converge_cpu": (record.get("first_converge") or {}).get("cpu_seconds"),
+        "ping_cpu": _cpu_seconds(record.get("ping", [])),
+        "scale_cpu": {servers: _cpu_seconds(runs) for servers, runs in sorted(scale.items())},
+        "ratio_ping_cpu": ratio(_cpu_seconds(scale.get(low, [])), _cpu_seconds(record.get("ping", []))),
+        "ratio_scale_cpu": ratio(_cpu_seconds(scale.get(high, [])), _cpu_seconds(scale.get(low, []))),
     }
+
+
+def _cpu_info(target: str, value: float | None, numerator: float | None, denominator: float | None) -> Verdict:
+    """A CPU-seconds ratio shown beside a wall-time target: information, not judged."""
+    if value is None:
+        return Verdict("playbook", target, "-", f"{NOT_MEASURED}: runs recorded before the controller's CPU-seconds were")
+    return Verdict("playbook", target, f"{_fmt(value, 2)} ({_fmt(numerator)} / {_fmt(denominator)} CPU-s)", INFO)
 
 
 def playbook_verdicts(record: dict[str, t.Any] | None) -> list[Verdict]:
@@ -226,6 +255,10 @@ def playbook_verdicts(record: dict[str, t.Any] | None) -> list[Verdict]:
     verdict = f"{INVALID}: no-change runs changed {', '.join(changed)}" if changed else judge(value, "<=", PLAYBOOK_SCALE_MAX)
     measured = f"{_fmt(value, 2)} ({_fmt(summary['scale'].get(high))} s / {_fmt(summary['scale'].get(low))} s)"
     found.append(Verdict(name, scale_target, measured, verdict))
+    found.append(_cpu_info(f"the same, controller CPU-seconds: no-change site.yml / ping ({low} app servers)", summary["ratio_ping_cpu"],
+                           summary["scale_cpu"].get(low), summary["ping_cpu"]))
+    found.append(_cpu_info(f"the same, controller CPU-seconds: no-change site.yml, {high} / {low} app servers", summary["ratio_scale_cpu"],
+                           summary["scale_cpu"].get(high), summary["scale_cpu"].get(low)))
     return found
 
 
@@ -264,17 +297,120 @@ def load_verdict(load: dict[str, t.Any] | None, *, min_requests: int | None) -> 
     return measured, PASS
 
 
-def deploy_verdicts(record: dict[str, t.Any] | None) -> list[Verdict]:
-    target = f"rolling deploy under load: 0 failed of >= {DEPLOY_MIN_REQUESTS:,} requests"
-    if not _measured(record):
-        return [_not_measured("deploy", target, record)]
-    found = []
+def deploy_batch(run: dict[str, t.Any]) -> str:
+    """A deploy run's django_app_rolling_batch (records before issue 24 ran the default)."""
+    return str(run.get("batch") or DEPLOY_DEFAULT_BATCH)
+
+
+def batch_label(servers: int, batch: str) -> str:
+    return f"{app_servers(servers)}, {'batches of one' if batch == DEPLOY_DEFAULT_BATCH else f'batches of {batch}'}"
+
+
+def median_run(runs: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """The run at the median wall time (the lower middle one for an even count)."""
+    return sorted(runs, key=lambda run: run.get("seconds") or 0.0)[(len(runs) - 1) // 2]
+
+
+def deploy_rows(record: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """One row per configuration (app servers, batch), in the order run: the median wall time of its
+    runs, and the parts, tasks and CPU-seconds of its median run (parts that add up to its wall time)."""
+    groups: dict[tuple[int, str], list[dict[str, t.Any]]] = {}
     for run in record.get("runs", []):
-        measured, verdict = load_verdict(run.get("load"), min_requests=DEPLOY_MIN_REQUESTS)
-        if run.get("returncode"):
-            verdict = f"{INVALID}: deploy.yml failed (rc {run['returncode']})"
-        found.append(Verdict("deploy", f"{target} ({app_servers(run['app_servers'])})", measured, verdict))
-    return found
+        groups.setdefault((run["app_servers"], deploy_batch(run)), []).append(run)
+    rows = []
+    for (servers, batch), runs in groups.items():
+        middle = median_run(runs)
+        rows.append({"app_servers": servers, "batch": batch, "runs": runs, "seconds": _seconds(runs), "parts": middle.get("parts"),
+                     "tasks_run": middle.get("tasks_run"), "cpu_seconds": middle.get("cpu_seconds"), "slowest": middle.get("slowest") or []})
+    return rows
+
+
+def deploy_min_requests(seconds: float) -> int:
+    """The requests a clean run under load must have seen: DEPLOY_MIN_REQUESTS_PER_SECOND of its wall time."""
+    return math.ceil(DEPLOY_MIN_REQUESTS_PER_SECOND * seconds)
+
+
+def _deploy_time_problem(record: dict[str, t.Any], rows: t.Iterable[dict[str, t.Any] | None]) -> str | None:
+    """Why a wall-time target is not judged: not the shipped defaults, or a deploy.yml that failed."""
+    settings = record.get("settings") or {}
+    if not settings.get("shipped_defaults"):
+        return f"measured with django_app_drain_seconds={settings.get('drain_seconds', '?')}, not the shipped defaults"
+    failed = [f"rc {run['returncode']} with {app_servers(row['app_servers'])}"
+              for row in rows if row for run in row["runs"] if run.get("returncode")]
+    return f"deploy.yml failed ({', '.join(failed)})" if failed else None
+
+
+def _deploy_time_verdict(record: dict[str, t.Any], target: str, needed: dict[str, dict[str, t.Any] | None], value: float | None,
+                         measured: str, threshold: float) -> Verdict:
+    """A wall-time target over the configurations it needs (``{label: row or None}``)."""
+    missing = [label for label, row in needed.items() if row is None]
+    if missing:
+        return Verdict("deploy", target, "-", f"{NOT_MEASURED}: no run with {' or '.join(missing)}")
+    problem = _deploy_time_problem(record, needed.values())
+    return Verdict("deploy", target, measured, f"{INVALID}: {problem}" if problem else judge(value, "<=", threshold))
+
+
+def _difference(later: float | None, earlier: float | None, servers: int) -> float | None:
+    """Seconds each of ``servers`` further app servers added."""
+    return None if later is None or earlier is None else (later - earlier) / servers
+
+
+def _deploy_load_verdict(row: dict[str, t.Any]) -> Verdict:
+    """0 failed requests in every run of a configuration, each run with enough requests to count."""
+    target = (f"rolling deploy under load: 0 failed requests, >= {DEPLOY_MIN_REQUESTS_PER_SECOND} a second of each run"
+              f" ({batch_label(row['app_servers'], row['batch'])})")
+    runs = row["runs"]
+    if any(not run.get("load") for run in runs):
+        return Verdict("deploy", target, "-", f"{NOT_MEASURED}: no load summary")
+    counts = [run["load"].get("counts", {}) for run in runs]
+    requests, failed = sum(count.get("requests", 0) for count in counts), sum(count.get("failed", 0) for count in counts)
+    measured = (f"{failed} failed of {requests:,} in {len(runs)} run{'' if len(runs) == 1 else 's'}"
+                f" ({sum(count.get('retried', 0) for count in counts)} retried on a closed keep-alive connection)")
+    if any(run.get("returncode") for run in runs):
+        return Verdict("deploy", target, measured, f"{INVALID}: deploy.yml failed")
+    if failed:
+        return Verdict("deploy", target, measured, MISS)
+    for run, count in zip(runs, counts):
+        least = deploy_min_requests(run.get("seconds") or 0.0)
+        if count.get("requests", 0) < least:
+            return Verdict("deploy", target, measured,
+                           f"{MISS}: {count.get('requests', 0):,} requests in a {_fmt(run.get('seconds'))} s run, fewer than {least:,}")
+    return Verdict("deploy", target, measured, PASS)
+
+
+def deploy_verdicts(record: dict[str, t.Any] | None) -> list[Verdict]:
+    """Wall time with 2 app servers, the cost of each further server, 8 in percentage batches
+    against 2, and no failed request in any run."""
+    batches, percent = DEPLOY_BATCHES
+    targets = [
+        f"rolling deploy, {batch_label(2, DEPLOY_DEFAULT_BATCH)}: wall time <= {DEPLOY_TWO_MAX_SECONDS:g} s",
+        f"each further app server, batches of one: (t(4) - t(2)) / 2 <= {DEPLOY_FURTHER_SERVER_MAX_SECONDS:g} s",
+        f"each further app server, batches of one: t(3) - t(2) <= {DEPLOY_FURTHER_SERVER_MAX_SECONDS:g} s",
+        f"{batches} app servers in {percent} batches / 2 in batches of one <= {DEPLOY_BATCHES_RATIO_MAX:g}",
+    ]
+    if record is None or not _measured(record):
+        return [_not_measured("deploy", target, record) for target in targets]
+    rows = deploy_rows(record)
+    by_key = {(row["app_servers"], row["batch"]): row for row in rows}
+    named = {servers: (batch_label(servers, DEPLOY_DEFAULT_BATCH), by_key.get((servers, DEPLOY_DEFAULT_BATCH))) for servers in (2, 3, 4)}
+    named[batches] = (batch_label(batches, percent), by_key.get((batches, percent)))
+    seconds = {servers: row["seconds"] if row else None for servers, (_label, row) in named.items()}
+
+    def needed(*servers: int) -> dict[str, dict[str, t.Any] | None]:
+        return dict(named[count] for count in servers)
+
+    per_four, per_three, scale = _difference(seconds[4], seconds[2], 2), _difference(seconds[3], seconds[2], 1), ratio(seconds[batches], seconds[2])
+    runs_of_two = len(named[2][1]["runs"]) if named[2][1] else 0
+    found = [
+        _deploy_time_verdict(record, targets[0], needed(2), seconds[2], f"{_fmt(seconds[2])} s (median of {runs_of_two})", DEPLOY_TWO_MAX_SECONDS),
+        _deploy_time_verdict(record, targets[1], needed(2, 4), per_four, f"{_fmt(per_four)} s (({_fmt(seconds[4])} - {_fmt(seconds[2])}) / 2)",
+                             DEPLOY_FURTHER_SERVER_MAX_SECONDS),
+        _deploy_time_verdict(record, targets[2], needed(2, 3), per_three, f"{_fmt(per_three)} s ({_fmt(seconds[3])} - {_fmt(seconds[2])})",
+                             DEPLOY_FURTHER_SERVER_MAX_SECONDS),
+        _deploy_time_verdict(record, targets[3], needed(2, batches), scale, f"{_fmt(scale, 2)} ({_fmt(seconds[batches])} s / {_fmt(seconds[2])} s)",
+                             DEPLOY_BATCHES_RATIO_MAX),
+    ]
+    return found + [_deploy_load_verdict(row) for row in rows]
 
 
 def renewal_verdicts(record: dict[str, t.Any] | None) -> list[Verdict]:
@@ -287,12 +423,34 @@ def renewal_verdicts(record: dict[str, t.Any] | None) -> list[Verdict]:
     return [Verdict("renewal", target, measured, verdict)]
 
 
+# --- The test suite ------------------------------------------------------------------------------
+
+def minutes(seconds: float | None) -> str:
+    """``"46 min 45 s"``."""
+    if seconds is None:
+        return "-"
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60} s"
+
+
+def suite_verdicts(record: dict[str, t.Any] | None) -> list[Verdict]:
+    target = f"make test <= {SUITE_MAX_SECONDS // 60} min on this machine with the lab images present"
+    if record is None or not _measured(record):
+        return [_not_measured("suite", target, record)]
+    seconds, exit_code = record.get("seconds"), record.get("exit_code")
+    measured = f"{minutes(seconds)} (exit code {exit_code}, commit {record.get('commit', '-')}, ended {record.get('end', '-')})"
+    if exit_code != 0:
+        return [Verdict("suite", target, measured, f"{INVALID}: make test failed (exit code {exit_code})")]
+    return [Verdict("suite", target, measured, judge(seconds, "<=", SUITE_MAX_SECONDS))]
+
+
 VERDICTS: dict[str, t.Callable[[dict[str, t.Any] | None], list[Verdict]]] = {
     "playbook": playbook_verdicts,
     "served": served_verdicts,
     "deploy": deploy_verdicts,
     "renewal": renewal_verdicts,
     "mitogen": mitogen_verdicts,
+    "suite": suite_verdicts,
 }
 
 
@@ -367,12 +525,20 @@ def _playbook_section(record: dict[str, t.Any]) -> list[str]:
         "",
     ]
     first = record.get("first_converge") or {}
-    rows = [["first converge of a fresh lab", low, _fmt(first.get("seconds")), _fmt(first.get("seconds")), "-"],
-            ["`ansible all -m ping`", low, _fmt(summary["ping"]), _runs(record.get("ping", [])), "-"]]
+    rows = [["first converge of a fresh lab", low, _fmt(first.get("seconds")), _fmt(first.get("seconds")),
+             _fmt(summary["first_converge_cpu"]), "-"],
+            ["`ansible all -m ping`", low, _fmt(summary["ping"]), _runs(record.get("ping", [])), _fmt(summary["ping_cpu"]), "-"]]
     for servers, runs in sorted(scale.items()):
         changed = ", ".join(summary["scale_changed"][servers]) or "none"
-        rows.append(["no-change site.yml", servers, _fmt(summary["scale"][servers]), _runs(runs), changed])
-    lines += [table(["Run", "App servers", "Seconds (median)", "Each run (s)", "Hosts changed"], rows), ""]
+        rows.append(["no-change site.yml", servers, _fmt(summary["scale"][servers]), _runs(runs), _fmt(summary["scale_cpu"][servers]), changed])
+    lines += [table(["Run", "App servers", "Seconds (median)", "Each run (s)", "Controller CPU-s (median)", "Hosts changed"], rows), ""]
+    high = PLAYBOOK_SCALE[1]
+    if summary["ratio_ping_cpu"] is not None or summary["ratio_scale_cpu"] is not None:
+        lines += [(f"Ratios, wall time and controller CPU-seconds: no-change / ping {_fmt(summary['ratio_ping'], 2)} and"
+                   f" {_fmt(summary['ratio_ping_cpu'], 2)}; {high} / {low} app servers {_fmt(summary['ratio_scale'], 2)} and"
+                   f" {_fmt(summary['ratio_scale_cpu'], 2)}. Controller CPU-seconds: user + system time of ansible-playbook (or"
+                   " ansible) and the processes it waited for (its forks, their ssh clients), from getrusage; not the SSH"
+                   " masters ControlPersist keeps in the background, nor anything in the lab's containers."), ""]
     for title, tasks in (record.get("tasks") or {}).items():
         if tasks:
             lines += [f"Slowest tasks of the {title} (ansible.posix.profile_tasks):", "",
@@ -434,18 +600,47 @@ def _load_cells(load: dict[str, t.Any] | None) -> list[t.Any]:
     return [f"{counts.get('requests', 0):,}", counts.get("failed", 0), counts.get("retried", 0), versions or "-"]
 
 
+def _summed_load(runs: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """The load summaries of several runs as one: every count added up."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        for key, value in ((run.get("load") or {}).get("counts") or {}).items():
+            counts[key] = counts.get(key, 0) + value
+    return {"counts": counts}
+
+
+def _part_cells(parts: dict[str, t.Any] | None) -> list[str]:
+    if not parts:
+        return ["-", "-", "-", "-"]
+    return [*(_fmt(parts.get(part)) for part in deploy_time.PARTS), deploy_time.PART_TITLES.get(deploy_time.bound(parts) or "", "-")]
+
+
+def _deploy_description(settings: dict[str, t.Any]) -> str:
+    drain = settings.get("drain_seconds", "-")
+    drain_note = (f"the shipped defaults (`django_app_drain_seconds` {drain}, the role's default)" if settings.get("shipped_defaults")
+                  else f"`django_app_drain_seconds={drain}`")
+    return (f"`playbooks/deploy.yml -e lab_app_version={settings.get('to', '-')}` (from {settings.get('from', '-')}) with {drain_note},"
+            " batches of one server unless a percentage is given (`-e django_app_rolling_batch=...`), while the lab client sends"
+            f" keep-alive HTTPS requests to both proxies (tests/lab/files/load.py, {settings.get('load_workers', '-')} workers);"
+            f" each run followed by a deploy back to {settings.get('from', '-')}, median of {settings.get('repeats', 1)}. The parts of"
+            " the median run, from ansible.posix.profile_tasks: **drain** (taking servers out of the proxies' upstreams, reloading"
+            " Nginx, the wait for requests in flight, putting them back), **container start + health** (the app container replaced"
+            " and its health check waited for), **rest** (every other task: SSH round trips, preflight checks, the release's one-off"
+            " steps, the lock; and Ansible's start-up). A run's first deploy may pull the release image where a server lacks it.")
+
+
 def _deploy_section(record: dict[str, t.Any]) -> list[str]:
-    settings = record.get("settings", {})
-    lines = [
-        (f"`playbooks/deploy.yml -e lab_app_version={settings.get('to', '-')}` (from {settings.get('from', '-')}), batches of"
-         f" one server, `django_app_drain_seconds={settings.get('drain_seconds', '-')}`, while the lab client sends keep-alive"
-         f" HTTPS requests to both proxies (tests/lab/files/load.py, {settings.get('load_workers', '-')} workers). Wall time"
-         " includes pulling the release image where a server does not have it yet and the drain wait of every server."),
-        "",
-    ]
-    rows = [[run["app_servers"], _fmt(run.get("seconds")), _fmt(ratio(run.get("seconds"), run["app_servers"])),
-             *_load_cells(run.get("load"))] for run in record.get("runs", [])]
-    lines += [table(["App servers", "Wall time (s)", "Per server (s)", "Requests", "Failed", "Retried", "Versions served"], rows)]
+    lines = [_deploy_description(record.get("settings", {})), ""]
+    found = deploy_rows(record)
+    rows = [[row["app_servers"], "1 (default)" if row["batch"] == DEPLOY_DEFAULT_BATCH else row["batch"], _fmt(row["seconds"]), _runs(row["runs"]),
+             *_part_cells(row["parts"]), "-" if row["tasks_run"] is None else row["tasks_run"], _fmt(row["cpu_seconds"]),
+             *_load_cells(_summed_load(row["runs"]))] for row in found]
+    lines += [table(["App servers", "Batch", "Wall time (s, median)", "Each run (s)", "Drain (s)", "Container + health (s)", "Rest (s)",
+                     "Bound by", "Tasks run", "Controller CPU-s", "Requests", "Failed", "Retried", "Versions served"], rows)]
+    slowest = [[batch_label(row["app_servers"], row["batch"]), name, _fmt(seconds, 2)] for row in found for name, seconds in row["slowest"]]
+    if slowest:
+        lines += ["", "Slowest tasks of each configuration's median run (ansible.posix.profile_tasks):", "",
+                  table(["Deploy", "Task", "Seconds"], slowest)]
     failures = [failure for run in record.get("runs", []) for failure in (run.get("load") or {}).get("failures", [])]
     if failures:
         lines += ["", "First failed requests:", "", "```", *failures[:10], "```"]
@@ -478,15 +673,25 @@ def _mitogen_section(record: dict[str, t.Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _suite_section(record: dict[str, t.Any]) -> list[str]:
+    lines = [("The newest finished run of `make test` (scripts/test.sh: the static checks beside the molecule scenario on the lab),"
+              f" as scripts/test.sh recorded it in `{record.get('file', '-')}`."), ""]
+    lines.append(table(["Started (UTC)", "Ended (UTC)", "Wall time", "Exit code", "Commit", "CPUs (nproc)"], [[
+        record.get("start", "-"), record.get("end", "-"), f"{minutes(record.get('seconds'))} ({_fmt(record.get('seconds'), 0)} s)",
+        record.get("exit_code", "-"), record.get("commit", "-"), record.get("nproc", "-")]]))
+    return [*lines, ""]
+
+
 SECTIONS: dict[str, tuple[str, t.Callable[[dict[str, t.Any]], list[str]]]] = {
     "playbook": ("The playbook", _playbook_section),
     "served": ("The served site", _served_section),
     "deploy": ("Rolling deploys", _deploy_section),
     "renewal": ("Certificate renewal", _renewal_section),
     "mitogen": ("Mitogen", _mitogen_section),
+    "suite": ("The test suite", _suite_section),
 }
 PLOT_TITLES = {"served": "Requests/s through the proxy and direct", "playbook": "site.yml wall time",
-               "deploy": "Rolling deploy wall time per app server"}
+               "deploy": "Rolling deploy wall time by app servers"}
 
 
 def findings_lines(findings: str | None) -> list[str]:
@@ -529,7 +734,7 @@ def render(results: dict[str, t.Any], *, plots: t.Mapping[str, str] | None = Non
         "## Targets",
         "",
         table(["Benchmark", "Target", "Measured", "Verdict"],
-              [[v.benchmark, v.target, v.measured, f"**{v.verdict}**" if v.verdict != PASS else v.verdict] for v in verdicts(results)]),
+              [[v.benchmark, v.target, v.measured, v.verdict if v.verdict in (PASS, INFO) else f"**{v.verdict}**"] for v in verdicts(results)]),
         "",
         *findings_lines(findings),
     ]

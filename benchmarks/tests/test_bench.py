@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shlex
 import sys
 import types
 
@@ -34,8 +35,10 @@ def lab_fixture() -> lab_plan.Lab:
 
 def test_defaults_run_everything_in_order():
     settings = bench.parse_args([])
-    assert settings.only == ("playbook", "served", "deploy", "renewal", "mitogen")
-    assert (settings.repeats, settings.seconds, settings.connections, settings.drain_seconds) == (3, 20, 16, 20)
+    assert settings.only == ("playbook", "served", "deploy", "renewal", "mitogen", "suite")
+    # The deploys drain as the role does by default, unless --drain-seconds says otherwise.
+    assert (settings.repeats, settings.seconds, settings.connections, settings.drain_seconds) == (3, 20, 16, None)
+    assert bench.parse_args(["--drain-seconds", "20"]).drain_seconds == 20
     assert settings.cpus == 0.15
 
 
@@ -46,7 +49,8 @@ def test_only_keeps_the_run_order():
 
 def test_quick_shortens_what_was_not_given():
     settings = bench.parse_args(["--quick", "--repeats", "2"])
-    assert (settings.quick, settings.repeats, settings.seconds, settings.drain_seconds) == (True, 2, 5, 5)
+    # Not the drain: a shorter one would change what the deploy benchmark measures.
+    assert (settings.quick, settings.repeats, settings.seconds, settings.drain_seconds) == (True, 2, 5, None)
 
 
 @pytest.mark.parametrize("argv", [
@@ -110,7 +114,9 @@ def test_ansible_env_keeps_the_lab_dir_and_takes_a_strategy(tmp_path):
 
 
 def test_run_record_from_a_recap():
-    assert bench.run_record(61.234, 2, END_OF_RUN) == {"seconds": 61.23, "returncode": 2, "changed": ["app2"], "failed": ["proxy1", "proxy2"]}
+    assert bench.run_record(61.234, 2, END_OF_RUN, cpu_seconds=23.5) == {
+        "seconds": 61.23, "returncode": 2, "changed": ["app2"], "failed": ["proxy1", "proxy2"], "cpu_seconds": 23.5}
+    assert bench.run_record(1.0, 0, "")["cpu_seconds"] is None
 
 
 @pytest.mark.parametrize(("values", "index"), [([40.0, 44.0, 42.0], 2), ([5.0], 0), ([3.0, 1.0], 1), ([2.0, 2.0, 1.0, 9.0], 0)])
@@ -141,6 +147,24 @@ def test_shell_logs_each_command(tmp_path):
     assert done.stdout == "hello from a command\n"
     assert done.log.name == "001-say-hello.log"
     assert "hello from a command" in done.log.read_text(encoding="utf-8")
+
+
+BURN_CPU = "import time\nend = time.process_time() + {seconds}\nwhile time.process_time() < end:\n    pass\n"
+
+
+def test_shell_measures_the_controllers_cpu_seconds(tmp_path):
+    shell = bench.Shell(tmp_path)
+    # 0.5 s of CPU in a grandchild (as Ansible's forks are), 0.5 s of sleep in a child.
+    busy = shell.run(["sh", "-c", f"{sys.executable} -c {shlex.quote(BURN_CPU.format(seconds=0.5))}"], label="busy", quiet=True)
+    idle = shell.run([sys.executable, "-c", "import time; time.sleep(0.5)"], label="idle", quiet=True)
+    assert 0.5 <= busy.cpu_seconds < 0.5 + 0.3  # and Python's start-up
+    assert idle.cpu_seconds < 0.3
+    assert idle.seconds >= 0.5
+
+
+def test_commands_side_by_side_have_no_cpu_figure(tmp_path):
+    done = bench.Shell(tmp_path).run_parallel([([sys.executable, "-c", "pass"], "one")], timeout=30)
+    assert done[0].cpu_seconds is None
 
 
 def test_shell_raises_with_the_commands_end(tmp_path):
@@ -272,3 +296,58 @@ def test_the_wrk_script_and_load_generator_exist():
     assert (CHECKOUT / "benchmarks" / "files" / "resolve.lua").is_file()
     assert (CHECKOUT / "tests" / "lab" / "files" / "load.py").is_file()
     assert os.path.basename(bench.CLIENT_WRK_SCRIPT) == "djangoops-bench-resolve.lua"
+
+
+def test_deploys_keep_the_shipped_defaults_unless_told():
+    assert bench.deploy_vars("1.1.0", batch=None, drain_seconds=None) == {"lab_app_version": "1.1.0"}
+    assert bench.deploy_vars("1.1.0", batch="25%", drain_seconds=20) == {
+        "lab_app_version": "1.1.0", "django_app_rolling_batch": "25%", "django_app_drain_seconds": 20}
+
+
+def test_deploy_configurations():
+    assert bench.deploy_configurations() == [(2, None), (3, None), (4, None), (8, "25%")]
+
+
+def test_deploy_settings_name_the_drain_that_applied(lab):
+    shipped = bench.deploy_settings(bench.parse_args([]), lab)
+    assert (shipped["shipped_defaults"], shipped["drain_seconds"], shipped["from"], shipped["to"]) == (True, 2, "1.0.0", "1.1.0")
+    assert shipped["drain_seconds"] == bench.role_default("django_app", "django_app_drain_seconds")
+    given = bench.deploy_settings(bench.parse_args(["--drain-seconds", "20", "--quick"]), lab)
+    assert (given["shipped_defaults"], given["drain_seconds"], given["repeats"]) == (False, 20, 1)
+    assert "one run of each configuration" in given["quick_note"]
+
+
+def test_suite_reads_the_newest_run_and_starts_no_lab(tmp_path, monkeypatch):
+    runs = tmp_path / "suite-runs.tsv"
+    runs.write_text("start\tend\tseconds\texit_code\tcommit\tnproc\n2026-12-06T13:02:11Z\t2026-12-06T13:49:03Z\t2812\t0\t84ba3dc\t2\n",
+                    encoding="utf-8")
+
+    def no_lab(*_args, **_kwargs):
+        raise AssertionError("the suite benchmark must not touch the lab")
+
+    monkeypatch.setattr(bench.LabDriver, "ensure_lab", no_lab)
+    monkeypatch.setattr(bench.LabDriver, "restore", no_lab)
+    monkeypatch.setattr(machine, "collect", lambda env: {"nproc": 2})
+    argv = ["--only", "suite", "--suite-runs", str(runs), "--results-dir", str(tmp_path), "--log-dir", str(tmp_path / "logs")]
+    assert bench.main(argv) == 0
+    record = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["benchmarks"]["suite"]
+    assert (record["status"], record["seconds"], record["exit_code"], record["commit"]) == ("measured", 2812, 0, "84ba3dc")
+    assert "| suite | make test <= 50 min on this machine with the lab images present | 46 min 52 s" in (tmp_path / "RESULTS.md").read_text(
+        encoding="utf-8")
+
+
+def test_suite_without_a_recorded_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(machine, "collect", lambda env: {})
+    argv = ["--only", "suite", "--suite-runs", str(tmp_path / "none.tsv"), "--results-dir", str(tmp_path), "--log-dir", str(tmp_path / "logs")]
+    assert bench.main(argv) == 0
+    record = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["benchmarks"]["suite"]
+    assert record["status"].startswith(f"not measured: {tmp_path / 'none.tsv'} does not exist")
+
+
+def test_render_only_with_the_records_before_issue_24(tmp_path):
+    # The project's own results.json (deploys with a 20 s drain, no CPU-seconds, no suite) still renders.
+    (tmp_path / "results.json").write_text((CHECKOUT / "benchmarks" / "results.json").read_text(encoding="utf-8"), encoding="utf-8")
+    assert bench.main(["--render-only", "--results-dir", str(tmp_path)]) == 0
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert "| deploy | rolling deploy, 2 app servers, batches of one: wall time <= 25 s |" in text
+    assert "## The test suite" in text

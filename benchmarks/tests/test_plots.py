@@ -15,7 +15,7 @@ CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
 if str(CHECKOUT) not in sys.path:
     sys.path.insert(0, str(CHECKOUT))
 
-from test_report import _results  # pylint: disable=wrong-import-position
+from test_report import _deploy_before_issue_24, _results  # pylint: disable=wrong-import-position
 
 from benchmarks.lib import plots  # pylint: disable=wrong-import-position
 
@@ -36,7 +36,22 @@ def test_playbook_series():
 
 
 def test_deploy_series():
-    assert plots.deploy_series(_results()["benchmarks"]["deploy"]) == pytest.approx({2: 45.0, 4: 50.0})
+    series = plots.deploy_series(_results()["benchmarks"]["deploy"])
+    assert list(series) == ["2", "3", "4", "8, 25%"]
+    assert series["2"] == pytest.approx({"drain": 6.0, "container": 4.0, "rest": 13.0})  # the median run's, 23 s in all
+    assert series["8, 25%"] == pytest.approx({"drain": 6.0, "container": 4.0, "rest": 46.0})
+
+
+def test_deploy_series_of_an_earlier_record():
+    assert plots.deploy_series(_deploy_before_issue_24()) == {"2": {plots.WALL: 90.0}, "4": {plots.WALL: 200.0}}
+
+
+def test_deploy_png_of_an_earlier_record(tmp_path):
+    pytest.importorskip("matplotlib")
+    results = _results()
+    results["benchmarks"]["deploy"] = _deploy_before_issue_24()
+    drawn, _note = plots.draw(results, tmp_path / "plots")
+    assert drawn["deploy"].read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_without_matplotlib_nothing_is_drawn(monkeypatch, tmp_path):

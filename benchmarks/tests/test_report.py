@@ -90,11 +90,33 @@ def _load(requests: int, failed: int = 0, retried: int = 0) -> dict:
     return {"started": 0, "seconds": 80.0, "counts": counts, "failures": ["1.000 198.51.100.10 HTTP 502"] * failed}
 
 
+def _deploy_run(servers: int, seconds: float, *, batch: str = "1", requests: int = 1800, failed: int = 0, returncode: int = 0) -> dict:
+    return {"app_servers": servers, "batch": batch, "seconds": seconds, "returncode": returncode, "cpu_seconds": round(seconds * 0.8, 2),
+            "parts": {"drain": 6.0, "container": 4.0, "rest": round(seconds - 10.0, 2)}, "tasks_run": 200 + servers * 10,
+            "slowest": [["djangoops.fleet.nginx_proxy : Let the requests in flight finish", 2.3]], "load": _load(requests, failed)}
+
+
 def _deploy() -> dict:
+    """Medians: 2 app servers 23 s, 3 32 s, 4 46 s, 8 in 25% batches 56 s."""
+    return {"status": "measured", "date": "2026-03-02 11:00 UTC", "machine": MACHINE,
+            "settings": {"from": "1.0.0", "to": "1.1.0", "shipped_defaults": True, "drain_seconds": 2, "load_workers": 16, "repeats": 3},
+            "runs": [_deploy_run(2, 24.0), _deploy_run(2, 22.0), _deploy_run(2, 23.0),
+                     _deploy_run(3, 31.0), _deploy_run(3, 33.0), _deploy_run(3, 32.0),
+                     _deploy_run(4, 47.0, failed=2), _deploy_run(4, 45.0), _deploy_run(4, 46.0),
+                     _deploy_run(8, 55.0, batch="25%"), _deploy_run(8, 57.0, batch="25%"), _deploy_run(8, 56.0, batch="25%")]}
+
+
+def _deploy_before_issue_24() -> dict:
+    """A record of the earlier deploy benchmark: drain 20 s, one run per server count, no batch, no parts."""
     return {"status": "measured", "date": "2026-03-02 11:00 UTC", "machine": MACHINE,
             "settings": {"from": "1.0.0", "to": "1.1.0", "drain_seconds": 20, "load_workers": 16},
             "runs": [{"app_servers": 2, "seconds": 90.0, "returncode": 0, "load": _load(6200, retried=3)},
                      {"app_servers": 4, "seconds": 200.0, "returncode": 0, "load": _load(9000, failed=2)}]}
+
+
+def _suite() -> dict:
+    return {"status": "measured", "date": "2026-03-02 08:00 UTC", "machine": MACHINE, "settings": {}, "file": "/tmp/djangoops-lab-logs/suite-runs.tsv",
+            "start": "2026-03-02T11:00:00Z", "end": "2026-03-02T11:46:45Z", "seconds": 2805, "exit_code": 0, "commit": "84ba3dc", "nproc": 2}
 
 
 def _results() -> dict:
@@ -105,6 +127,7 @@ def _results() -> dict:
         "mitogen": {"status": "measured", "date": "2026-03-02 12:00 UTC", "machine": MACHINE, "settings": {"repeats": 2},
                     "mitogen_version": "0.3.51", "default": _runs(60.0, 62.0), "mitogen": _runs(30.0, 31.0),
                     "finding": "Mitogen supports ansible-core 2.19 since 0.3.25."},
+        "suite": _suite(),
     }}
 
 
@@ -191,22 +214,113 @@ def test_a_no_change_run_that_changed_something_is_not_judged():
 
 def test_deploy_verdicts():
     verdicts = report.deploy_verdicts(_deploy())
-    assert verdicts[0].verdict == "pass"
-    assert verdicts[0].measured == "0 failed of 6,200 (3 retried on a closed keep-alive connection)"
-    assert verdicts[1].verdict == "miss"
-    assert verdicts[1].target.endswith("(4 app servers)")
+    found = {verdict.target: (verdict.measured, verdict.verdict) for verdict in verdicts}
+    assert found["rolling deploy, 2 app servers, batches of one: wall time <= 25 s"] == ("23.0 s (median of 3)", "pass")
+    # (46 - 23) / 2 = 11.5; 32 - 23 = 9
+    assert found["each further app server, batches of one: (t(4) - t(2)) / 2 <= 10 s"] == ("11.5 s ((46.0 - 23.0) / 2)", "miss")
+    assert found["each further app server, batches of one: t(3) - t(2) <= 10 s"] == ("9.0 s (32.0 - 23.0)", "pass")
+    # 56 / 23 = 2.43
+    assert found["8 app servers in 25% batches / 2 in batches of one <= 2.5"] == ("2.43 (56.0 s / 23.0 s)", "pass")
+    load = {verdict.target: verdict for verdict in verdicts if "0 failed requests" in verdict.target}
+    assert [target.rsplit("(", 1)[1] for target in load] == [
+        "2 app servers, batches of one)", "3 app servers, batches of one)", "4 app servers, batches of one)", "8 app servers, batches of 25%)"]
+    two = load["rolling deploy under load: 0 failed requests, >= 20 a second of each run (2 app servers, batches of one)"]
+    assert (two.measured, two.verdict) == ("0 failed of 5,400 in 3 runs (0 retried on a closed keep-alive connection)", "pass")
+    assert load["rolling deploy under load: 0 failed requests, >= 20 a second of each run (4 app servers, batches of one)"].verdict == "miss"
 
 
-def test_too_few_requests_are_not_a_pass():
+def test_the_deploys_are_grouped_by_configuration_with_the_median_runs_parts():
+    rows = {(row["app_servers"], row["batch"]): row for row in report.deploy_rows(_deploy())}
+    assert list(rows) == [(2, "1"), (3, "1"), (4, "1"), (8, "25%")]
+    two = rows[(2, "1")]
+    assert (two["seconds"], two["parts"], two["tasks_run"], two["cpu_seconds"]) == (23.0, {"drain": 6.0, "container": 4.0, "rest": 13.0}, 220, 18.4)
+    assert report.median_run([{"seconds": 3.0}, {"seconds": 1.0}, {"seconds": 2.0}, {"seconds": 4.0}]) == {"seconds": 2.0}
+
+
+@pytest.mark.parametrize(("seconds", "requests", "verdict"), [
+    (24.0, 480, "pass"),  # 20 a second of 24 s
+    (24.0, 479, "miss: 479 requests in a 24.0 s run, fewer than 480"),
+    (24.2, 484, "pass"),
+])
+def test_too_few_requests_for_the_runs_length_are_not_a_pass(seconds, requests, verdict):
     record = _deploy()
-    record["runs"][0]["load"] = _load(4000)
-    assert report.deploy_verdicts(record)[0].verdict == "miss: fewer than 5,000 requests"
+    record["runs"][0] = _deploy_run(2, seconds, requests=requests)
+    assert report.deploy_verdicts(record)[4].verdict == verdict
 
 
 def test_a_failed_deploy_is_invalid():
     record = _deploy()
-    record["runs"][0]["returncode"] = 2
-    assert report.deploy_verdicts(record)[0].verdict == "invalid: deploy.yml failed (rc 2)"
+    record["runs"][3]["returncode"] = 2  # one of the runs with 3 app servers
+    found = {verdict.target: verdict.verdict for verdict in report.deploy_verdicts(record)}
+    assert found["each further app server, batches of one: t(3) - t(2) <= 10 s"] == "invalid: deploy.yml failed (rc 2 with 3 app servers)"
+    assert found["rolling deploy, 2 app servers, batches of one: wall time <= 25 s"] == "pass"
+    assert found["rolling deploy under load: 0 failed requests, >= 20 a second of each run (3 app servers, batches of one)"] == (
+        "invalid: deploy.yml failed")
+
+
+def test_deploy_times_with_another_drain_are_not_judged():
+    record = _deploy()
+    record["settings"].update(shipped_defaults=False, drain_seconds=20)
+    verdicts = report.deploy_verdicts(record)
+    assert {verdict.verdict for verdict in verdicts[:4]} == {"invalid: measured with django_app_drain_seconds=20, not the shipped defaults"}
+    assert verdicts[4].verdict == "pass"  # the failed requests are judged whatever the drain
+
+
+def test_a_missing_configuration_is_not_measured():
+    record = _deploy()
+    record["runs"] = [run for run in record["runs"] if run["app_servers"] != 8]
+    found = {verdict.target: verdict.verdict for verdict in report.deploy_verdicts(record)}
+    assert found["8 app servers in 25% batches / 2 in batches of one <= 2.5"] == "not measured: no run with 8 app servers, batches of 25%"
+
+
+def test_an_earlier_deploy_record_is_still_read():
+    verdicts = report.deploy_verdicts(_deploy_before_issue_24())
+    found = {verdict.target: verdict.verdict for verdict in verdicts}
+    assert found["rolling deploy, 2 app servers, batches of one: wall time <= 25 s"].startswith("invalid: measured with django_app_drain_seconds=20")
+    assert found["each further app server, batches of one: t(3) - t(2) <= 10 s"] == "not measured: no run with 3 app servers, batches of one"
+    # 6,200 requests in 90 s: more than 20 a second.
+    assert found["rolling deploy under load: 0 failed requests, >= 20 a second of each run (2 app servers, batches of one)"] == "pass"
+    assert found["rolling deploy under load: 0 failed requests, >= 20 a second of each run (4 app servers, batches of one)"] == "miss"
+
+
+@pytest.mark.parametrize(("seconds", "exit_code", "verdict"), [
+    (2805, 0, "pass"), (3000, 0, "pass"), (3001, 0, "miss"), (2805, 2, "invalid: make test failed (exit code 2)"),
+])
+def test_suite_verdict(seconds, exit_code, verdict):
+    record = dict(_suite(), seconds=seconds, exit_code=exit_code)
+    found = report.suite_verdicts(record)[0]
+    assert (found.target, found.verdict) == ("make test <= 50 min on this machine with the lab images present", verdict)
+    assert report.suite_verdicts({"status": "not measured: no file"})[0].verdict == "not measured: no file"
+
+
+def test_suite_measured():
+    assert report.suite_verdicts(_suite())[0].measured == "46 min 45 s (exit code 0, commit 84ba3dc, ended 2026-03-02T11:46:45Z)"
+
+
+def _with_cpu(record: dict) -> dict:
+    """The playbook record with the controller's CPU-seconds of every run: no-change 20, 22, 21 (2 app
+    servers), 30 (8); pings 2.0, 2.2, 2.1."""
+    record = copy.deepcopy(record)
+    for run, cpu in zip(record["ping"], (2.0, 2.2, 2.1)):
+        run["cpu_seconds"] = cpu
+    for entry, cpus in zip(record["scale"], ((20.0, 22.0, 21.0), (25.0, 25.0, 25.0), (30.0, 30.0, 30.0))):
+        for run, cpu in zip(entry["runs"], cpus):
+            run["cpu_seconds"] = cpu
+    record["first_converge"]["cpu_seconds"] = 150.0
+    return record
+
+
+def test_playbook_cpu_seconds_are_information_beside_the_wall_time_targets():
+    verdicts = report.playbook_verdicts(_with_cpu(_playbook()))
+    # 21 / 2.1 = 10.0; 30 / 21 = 1.43
+    assert [(verdict.measured, verdict.verdict) for verdict in verdicts[2:]] == [
+        ("10.00 (21.0 / 2.1 CPU-s)", "info"), ("1.43 (30.0 / 21.0 CPU-s)", "info")]
+    assert verdicts[0].verdict == "pass"  # the wall-time target is unchanged
+
+
+def test_playbook_runs_recorded_before_cpu_seconds():
+    verdicts = report.playbook_verdicts(_playbook())
+    assert verdicts[2].verdict == "not measured: runs recorded before the controller's CPU-seconds were"
 
 
 def test_renewal_and_mitogen_verdicts():
@@ -250,9 +364,11 @@ def test_results_md():
     # Every target with its verdict; misses stand out.
     assert "| served | proxy / direct >= 0.90 (gthread, 2 app servers) | 0.97 (98.0 / 101.5 req/s) | pass |" in text
     assert "| playbook | no-change site.yml, 8 / 2 app servers <= 1.5 | 1.62 (68.0 s / 42.0 s) | **miss** |" in text
-    assert "| deploy | rolling deploy under load: 0 failed of >= 5,000 requests (2 app servers) |" in text
+    assert "| deploy | rolling deploy, 2 app servers, batches of one: wall time <= 25 s | 23.0 s (median of 3) | pass |" in text
+    assert "| deploy | each further app server, batches of one: (t(4) - t(2)) / 2 <= 10 s | 11.5 s ((46.0 - 23.0) / 2) | **miss** |" in text
+    assert "| suite | make test <= 50 min on this machine with the lab images present | 46 min 45 s" in text
     # Raw figures: each run, the slowest tasks, the failures.
-    assert "| no-change site.yml | 8 | 68.0 | 70.0, 66.0, 68.0 | none |" in text
+    assert "| no-change site.yml | 8 | 68.0 | 70.0, 66.0, 68.0 | - | none |" in text
     assert "| gthread | 2 | 2 | 99.0 | app1 52.0, app2 50.0 |" in text
     # The machine's CPU busy %, proxy / direct; "-" for the runs recorded without it.
     assert "| Proxy / direct | Machine CPU busy %, proxy / direct |" in text
@@ -262,7 +378,11 @@ def test_results_md():
     assert "Machine CPU busy %, proxy / direct: the share of this machine's CPU time" in text
     assert "| djangoops.fleet.django_app : Pull the release image | 61.20 |" in text
     assert "1.000 198.51.100.10 HTTP 502" in text
-    assert "| 2 | 90.0 | 45.0 | 6,200 | 0 | 3 | 1.0.0: 3,100, 1.1.0: 3,100 |" in text
+    assert "| 2 | 1 (default) | 23.0 | 24.0, 22.0, 23.0 | 6.0 | 4.0 | 13.0 | rest (Ansible) | 220 | 18.4 | 5,400 | 0 | 0 | 1.0.0: 2,700, 1.1.0: 2,700 |" in text
+    assert "| 8 | 25% | 56.0 | 55.0, 57.0, 56.0 | 6.0 | 4.0 | 46.0 | rest (Ansible) | 280 | 44.8 |" in text
+    assert "| 8 app servers, batches of 25% | djangoops.fleet.nginx_proxy : Let the requests in flight finish | 2.30 |" in text
+    assert "the shipped defaults (`django_app_drain_seconds` 2, the role's default)" in text
+    assert "| 2026-03-02T11:00:00Z | 2026-03-02T11:46:45Z | 46 min 45 s (2,805 s) | 0 | 84ba3dc | 2 |" in text
     assert "Higher throughput through the proxy, over all app server counts: **gthread** workers." in text
     assert "![Requests/s through the proxy and direct](plots/served.png)" in text
     assert "Mitogen supports ansible-core 2.19 since 0.3.25." in text
