@@ -191,7 +191,8 @@ def ansible_env(base: t.Mapping[str, str], *, control_dir: pathlib.Path, profile
         env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
     if profile:
         env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
-        env["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] = "30"
+        # Every task, not the 20 slowest: a deploy's time is broken down from all of them (lib/deploy_time.py).
+        env["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] = "all"
     env.update(extra or {})
     return env
 

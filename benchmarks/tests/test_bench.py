@@ -97,6 +97,7 @@ def test_ansible_env(tmp_path):
     assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == str(tmp_path)
     assert env["DJANGOOPS_LAB_DIR"] == str(CHECKOUT / ".lab")
     assert env["ANSIBLE_CALLBACKS_ENABLED"] == "ansible.posix.profile_tasks"
+    assert env["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] == "all"  # the deploy breakdown needs every task's line
     assert (env["ANSIBLE_NOCOLOR"], env["ANSIBLE_FORCE_COLOR"]) == ("1", "0")
     # The default strategy unless asked: a strategy set in the caller's environment does not leak in.
     assert "ANSIBLE_STRATEGY" not in env
