@@ -25,6 +25,11 @@ fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
   systemctl start docker
 else
+  # A machine restarted with /var/run kept holds the last engine's pid files; dockerd takes a pid there
+  # that now belongs to another process for a running containerd and waits for it in vain.
+  if ! pgrep -x dockerd >/dev/null && ! pgrep -x containerd >/dev/null; then
+    rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+  fi
   log "Starting dockerd (log: /var/log/dockerd.log)"
   nohup dockerd >/var/log/dockerd.log 2>&1 &
 fi

@@ -637,13 +637,25 @@ RUNS_LOG = Path(os.environ.get("LAB_LOG_DIR", "/tmp/djangoops-lab-logs")) / (f"p
 CHECKS_LOG = RUNS_LOG.with_name(f"checks-{LANE}.tsv" if LANE else "checks.tsv")
 
 
-def _record_run(command: list[str], started: float, returncode: int) -> None:
+# Every deprecation warning a playbook run of the checks printed (check, playbook, the warning's text): the suite
+# fails at its end when there is one (issue 24: fixed, not hidden), whichever check's run printed it.
+DEPRECATIONS: list[tuple[str, str, str]] = []
+_DEPRECATION = re.compile(r"^\[DEPRECATION WARNING\]: .*?(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
+
+
+def _record_run(command: list[str], started: float, returncode: int, output: str = "") -> None:
     check = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].rsplit("/", 1)[-1]
     playbook = " ".join(arg.removeprefix(f"{PROJECT}/") for arg in command[1:] if not arg.startswith(str(PROJECT / "inventories")))
     PLAYBOOK_RUNS.append((check, playbook.replace("-i ", ""), time.monotonic() - started, returncode))
     with RUNS_LOG.open("a", encoding="utf-8") as runs_log:
         fields = (PLAYBOOK_RUNS[-1][2], returncode, check, PLAYBOOK_RUNS[-1][1], time.strftime("%H:%M:%S"))
         runs_log.write("%.1f\t%d\t%s\t%s\t%s\n" % fields)
+    DEPRECATIONS.extend((check, PLAYBOOK_RUNS[-1][1], " ".join(found.split())) for found in _DEPRECATION.findall(output))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if DEPRECATIONS and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -667,7 +679,7 @@ def run_playbook(playbook: str, *args: str, inventories: tuple[str, ...] = ("inv
     wrapped = command if resolv_conf is None else [*_WITH_RESOLV_CONF, str(resolv_conf), *command]
     started = time.monotonic()
     run = subprocess.run(wrapped, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
-    _record_run(command, started, run.returncode)
+    _record_run(command, started, run.returncode, run.stdout + run.stderr)
     return run
 
 
@@ -706,6 +718,10 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for check, playbook, seconds, returncode in sorted(PLAYBOOK_RUNS, key=lambda run: -run[2])[:30]:
         terminalreporter.write_line(f"{seconds:6.1f} s  rc={returncode:<3} {check}  {playbook[:140]}")
     terminalreporter.write_line(f"every run, in order: {RUNS_LOG}")
+    if DEPRECATIONS:
+        terminalreporter.section(f"{len(DEPRECATIONS)} deprecation warnings in the checks' playbook runs: the suite fails", red=True)
+        for check, playbook, warning in DEPRECATIONS:
+            terminalreporter.write_line(f"{check}  {playbook[:100]}\n    {warning[:600]}")
 
 
 class StartedPlaybook:
@@ -720,9 +736,9 @@ class StartedPlaybook:
 
     def wait(self, timeout: int = 600) -> subprocess.CompletedProcess:
         returncode = self.process.wait(timeout=timeout)
-        _record_run(self._command, self._started, returncode)
         self._output.seek(0)
         output = self._output.read()
+        _record_run(self._command, self._started, returncode, output)
         self._output.close()
         os.unlink(self._output.name)
         return subprocess.CompletedProcess(self.process.args, returncode, output, "")
