@@ -640,7 +640,8 @@ CHECKS_LOG = RUNS_LOG.with_name(f"checks-{LANE}.tsv" if LANE else "checks.tsv")
 # Every deprecation warning a playbook run of the checks printed (check, playbook, the warning's text): the suite
 # fails at its end when there is one (issue 24: fixed, not hidden), whichever check's run printed it.
 DEPRECATIONS: list[tuple[str, str, str]] = []
-_DEPRECATION = re.compile(r"^\[DEPRECATION WARNING\]: .*?(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
+# A warning runs on to a blank line or the next bracketed one (2.21 writes "Alternatives: ..." unindented).
+_DEPRECATION = re.compile(r"^\[DEPRECATION WARNING\]: .*?(?=\n\s*\n|\n\[|\Z)", re.MULTILINE | re.DOTALL)
 
 
 def _record_run(command: list[str], started: float, returncode: int, output: str = "") -> None:
