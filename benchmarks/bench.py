@@ -101,6 +101,7 @@ class Settings:
     gthread_threads: int
     drain_seconds: int | None  # None: the role's default (the shipped one)
     load_workers: int
+    load_interval: float
     fresh_lab: bool
     render_only: bool
     results_dir: pathlib.Path
@@ -138,6 +139,10 @@ def parse_args(argv: t.Sequence[str] | None = None) -> Settings:
     parser.add_argument("--gthread-threads", type=_bounded(2, 32), default=4, help="threads per gthread worker (default 4)")
     parser.add_argument("--drain-seconds", type=_bounded(0, 60),
                         help="django_app_drain_seconds of the deploys (default: the role's, the shipped default; given, the wall-time targets are not judged)")
+    parser.add_argument("--load-interval", type=float, default=1.0,
+                        help="seconds each load client pauses between requests during the deploys (default 1: about 15 req/s,"
+                             " a site at work, as the lab checks' steady load; 0: as fast as it answers, which takes the CPUs"
+                             " the deploy runs on)")
     parser.add_argument("--load-workers", type=_bounded(1, 32), default=16, help="keep-alive clients of load.py (default 16)")
     parser.add_argument("--fresh-lab", action="store_true", help="recreate the lab first even when playbook is not run")
     parser.add_argument("--render-only", action="store_true", help="only rewrite RESULTS.md and the plots from results.json")
@@ -146,6 +151,8 @@ def parse_args(argv: t.Sequence[str] | None = None) -> Settings:
     parser.add_argument("--suite-runs", type=pathlib.Path, default=SUITE_RUNS,
                         help=f"the runs of make test as scripts/test.sh records them (default {SUITE_RUNS})")
     args = parser.parse_args(argv)
+    if not 0 <= args.load_interval <= 10:
+        parser.error(f"--load-interval {args.load_interval} is not in [0, 10]")
     if not 0 < args.cpus <= 4:
         parser.error(f"--cpus {args.cpus} is not in (0, 4]")
     quick = args.quick
@@ -162,6 +169,7 @@ def parse_args(argv: t.Sequence[str] | None = None) -> Settings:
         gthread_threads=args.gthread_threads,
         drain_seconds=args.drain_seconds,
         load_workers=args.load_workers,
+        load_interval=args.load_interval,
         fresh_lab=args.fresh_lab,
         render_only=args.render_only,
         results_dir=args.results_dir,
@@ -566,20 +574,22 @@ class LabClient:
         done = self.shell.run_parallel(commands, timeout=seconds + settings.timeout_seconds + 60)
         return [wrk.parse(item.stdout) for item in done]
 
-    def start_load(self, workers: int, *, max_seconds: int = 1800) -> None:
-        """Keep-alive HTTPS load to every proxy (tests/lab/files/load.py, as the lab checks use it)."""
+    def start_load(self, workers: int, *, interval: float = 0.0, max_seconds: int = 1800) -> None:
+        """Keep-alive HTTPS load to every proxy (tests/lab/files/load.py, as the lab checks use it); each
+        client pauses ``interval`` seconds between its requests (0: as fast as the site answers)."""
         proxies = [self.guard(proxy.public) for proxy in self.lab.proxies]
         self.copy(REPO / "tests" / "lab" / "files" / "load.py", f"{CLIENT_LOAD}.py")
         self.run("rm", "-f", f"{CLIENT_LOAD}.stop", f"{CLIENT_LOAD}.json", label="clear the last load")
         command = shlex.join([
             "python3", f"{CLIENT_LOAD}.py", "--proxies", ",".join(proxies), "--name", self.lab.domain, "--ca", CLIENT_CA,
-            "--path", self.path, "--workers", str(workers), "--max-seconds", str(max_seconds),
+            "--path", self.path, "--workers", str(workers), "--interval", str(interval), "--max-seconds", str(max_seconds),
             "--stop", f"{CLIENT_LOAD}.stop", "--out", f"{CLIENT_LOAD}.json",
         ])
         self.shell.run(["docker", "exec", "-d", self.lab.client_container, "sh", "-c", f"{command} >{CLIENT_LOAD}.log 2>&1"],
                        label="start keep-alive load from the lab client", quiet=True, timeout=60)
         self.load_running = True
-        self.shell.say(f"keep-alive load running ({workers} clients to {', '.join(proxies)})")
+        pace = f", {interval:g} s between a client's requests" if interval else ""
+        self.shell.say(f"keep-alive load running ({workers} clients to {', '.join(proxies)}{pace})")
 
     def stop_load(self) -> dict[str, t.Any]:
         """Stop the load; its summary (counts of requests, failed, retried, statuses, versions)."""
@@ -728,7 +738,7 @@ def bench_served(ctx: Context) -> dict[str, t.Any]:
 def deploy_run(ctx: Context, servers: int, batch: str | None, label: str) -> dict[str, t.Any]:
     """One measured rolling deploy of the next release under load, then (not measured) back."""
     settings, lab = ctx.settings, ctx.lab
-    ctx.client.start_load(settings.load_workers)
+    ctx.client.start_load(settings.load_workers, interval=settings.load_interval)
     time.sleep(3)  # the load is up before the deploy starts
     done = ctx.driver.playbook("playbooks/deploy.yml", servers, check=False, profile=True, label=f"{label}: deploy {lab.next_release}",
                                extra_vars=deploy_vars(lab.next_release, batch=batch, drain_seconds=settings.drain_seconds))
@@ -736,9 +746,11 @@ def deploy_run(ctx: Context, servers: int, batch: str | None, label: str) -> dic
     tasks = ansible_output.parse_profile_tasks(done.output)
     parts = deploy_time.breakdown(tasks, done.seconds)
     ctx.shell.say(f"{label}: {done.seconds:.1f} s: " + ", ".join(f"{deploy_time.PART_TITLES[part]} {parts[part]:.1f} s" for part in deploy_time.PARTS))
-    # Back to the inventory's release the same way, for the next run (or the next configuration).
+    # Back to the inventory's release for the next run, not measured and with no load: every server in one
+    # batch, replaced in place (as the lab checks put the lab back), which is quicker than a rollout.
     ctx.driver.playbook("playbooks/deploy.yml", servers, label=f"{label}: back to {lab.app_version}",
-                        extra_vars=deploy_vars(lab.app_version, batch=batch, drain_seconds=settings.drain_seconds))
+                        extra_vars={**deploy_vars(lab.app_version, batch="100%", drain_seconds=settings.drain_seconds),
+                                    "django_app_standby_port": 0})
     return {"app_servers": servers, "batch": batch or report.DEPLOY_DEFAULT_BATCH, "seconds": round(done.seconds, 2),
             "returncode": done.returncode, "cpu_seconds": done.cpu_seconds, "parts": parts,
             "tasks_run": ansible_output.task_starts(done.output), "slowest": ansible_output.slowest(tasks, 8), "load": load, "log": str(done.log)}
@@ -749,7 +761,7 @@ def deploy_settings(settings: Settings, lab: lab_plan.Lab) -> dict[str, t.Any]:
     shipped = settings.drain_seconds is None
     return {"from": lab.app_version, "to": lab.next_release, "shipped_defaults": shipped,
             "drain_seconds": role_default("django_app", "django_app_drain_seconds") if shipped else settings.drain_seconds,
-            "load_workers": settings.load_workers, "repeats": settings.repeats, "quick": settings.quick,
+            "load_workers": settings.load_workers, "load_interval": settings.load_interval, "repeats": settings.repeats, "quick": settings.quick,
             "quick_note": "--quick only takes one run of each configuration; the deploys are the same" if settings.quick else None}
 
 

@@ -52,7 +52,8 @@ def test_extra_app_servers_match_the_labs_own_app3(lab):
     with (CHECKOUT / "tests" / "lab" / "inventory-app3.yml").open(encoding="utf-8") as handle:
         app3 = yaml.safe_load(handle)["all"]["children"]["django_app"]["hosts"]["app3"]
     extra = lab_plan.extra_app_servers(lab, 3)
-    assert extra == [lab_plan.Server("app3", app3["ansible_host"], app3["private_address"])]
+    # IPv6 too: without them tests/lab/up.yml cannot create the server on the dual-stack lab.
+    assert extra == [lab_plan.Server("app3", app3["ansible_host"], app3["private_address"], app3["public_ipv6"], app3["private_ipv6"])]
 
 
 def test_eight_app_servers_fill_the_servers_range(lab):
