@@ -250,10 +250,7 @@ def run_record(seconds: float, returncode: int, output: str, *, cpu_seconds: flo
             "failed": ansible_output.failed_hosts(recap), "cpu_seconds": cpu_seconds}
 
 
-def median_index(values: t.Sequence[float]) -> int:
-    """Index of the run at the median (the lower middle one for an even count)."""
-    order = sorted(range(len(values)), key=lambda index: values[index])
-    return order[(len(order) - 1) // 2]
+median_index = report.median_index  # the median run's rule, one for the runs and the report
 
 
 def config_forks(path: pathlib.Path) -> int:

@@ -306,9 +306,15 @@ def batch_label(servers: int, batch: str) -> str:
     return f"{app_servers(servers)}, {'batches of one' if batch == DEPLOY_DEFAULT_BATCH else f'batches of {batch}'}"
 
 
+def median_index(values: t.Sequence[float]) -> int:
+    """Index of the run at the median (the lower middle one for an even count)."""
+    order = sorted(range(len(values)), key=lambda index: values[index])
+    return order[(len(order) - 1) // 2]
+
+
 def median_run(runs: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
     """The run at the median wall time (the lower middle one for an even count)."""
-    return sorted(runs, key=lambda run: run.get("seconds") or 0.0)[(len(runs) - 1) // 2]
+    return runs[median_index([run.get("seconds") or 0.0 for run in runs])]
 
 
 def deploy_rows(record: dict[str, t.Any]) -> list[dict[str, t.Any]]:
