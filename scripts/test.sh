@@ -15,6 +15,7 @@ static_rc='' molecule_rc=''
 # start, end (UTC), wall seconds, exit code, commit, CPUs. It never changes the run's exit code.
 runs=${LAB_LOG_DIR:-/tmp/djangoops-lab-logs}/suite-runs.tsv
 started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ) started_s=$(date +%s)
+# shellcheck disable=SC2317  # called from on_exit, the EXIT trap
 record_run() {
   local commit
   commit=$(git rev-parse --short HEAD 2>/dev/null) || commit=-
@@ -23,7 +24,13 @@ record_run() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$started_at" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(($(date +%s) - started_s))" \
     "$1" "$commit" "$(nproc)" >>"$runs"
 }
-trap 'rc=$?; record_run "$rc" 2>/dev/null || echo "==> Could not record this run in $runs" >&2; exit "$rc"' EXIT
+# shellcheck disable=SC2317  # called by the EXIT trap, which shellcheck does not follow
+on_exit() {
+  local rc=$?
+  record_run "$rc" 2>/dev/null || echo "==> Could not record this run in $runs" >&2
+  exit "$rc"
+}
+trap on_exit EXIT
 
 # Each job in its own process group (job control), so either can be stopped whole.
 set -m
