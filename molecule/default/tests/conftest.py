@@ -32,21 +32,27 @@ LAB_DIR = Path(os.environ.get("DJANGOOPS_LAB_DIR", PROJECT / ".lab"))
 # A second pytest process, the second lane (SecondLane), runs beside the main sequence, which changes the lab's
 # main site, in this order: the second site started small and grown (own servers, database, bucket, DNS name and
 # fleet lock: own_site.py), while the main sequence runs the checks that mostly wait (renewal timers, reboots);
-# the checks that compare the main site before and after their runs, while the main sequence only reads it (its
-# `readonly` checks); then the releases and the management commands on the grown second site, while the main
-# sequence changes its own site again. The second site asks the CAs for its certificates only while it is started and grown, and
-# renewed once in maintenance mode right after (test_maintenance.py), before the main sequence's checks that count what the
-# CAs handled (test_certificates.py counts every request, whatever the name, around a site.yml run). Both lanes together use the machine's 2 cores better than
+# the checks that compare the main site before and after their runs, as soon as the main sequence only reads it (its
+# `readonly` checks), so that it waits for them as little as it can before it changes its site again; then maintenance
+# mode, the releases, the management commands, the processes and a release built from git on the grown second site,
+# while the main sequence changes its own site.
+# The second site asks the CAs for its certificates only while it is started and grown, and renewed once in maintenance
+# mode (OWN_SITE_CA_CHECKS); the main sequence's check that counts every request a CA handled, whatever the name
+# (marker counts_ca_requests), waits until those are done. Both lanes together use the machine's 2 cores better than
 # one. DJANGOOPS_LAB_LANES=1 (or --lab-shuffle) keeps all in one sequence.
-OWN_SITE_CHECKS = ("test_start_small.py", "test_maintenance.py", "test_releases.py", "test_manage.py", "test_processes.py")
+OWN_SITE_CHECKS = ("test_start_small.py", "test_maintenance.py", "test_releases.py", "test_manage.py", "test_processes.py",
+                   "test_build.py")
+OWN_SITE_CA_CHECKS = ("test_start_small.py", "test_maintenance.py")
 MAIN_SITE_READERS = ("test_preflight.py",)
-LANE_ORDER = ("test_start_small.py", "test_maintenance.py", "test_preflight.py", "test_releases.py", "test_manage.py",
-              "test_processes.py")
+LANE_ORDER = ("test_start_small.py", "test_preflight.py", "test_maintenance.py", "test_releases.py", "test_manage.py",
+              "test_processes.py", "test_build.py")
 LANE = os.environ.get("DJANGOOPS_LAB_LANE", "")  # "" in the main sequence, "second" in the second lane
 # Written by the main sequence when it only reads the main site from then on until the second lane's readers are done.
 MAIN_READS_ONLY = LAB_DIR / "lane-main-reads-only"
 # Written by the second lane once its checks that read the main site are done (or it ended).
 LANE_READERS_DONE = LAB_DIR / "lane-readers-done"
+# Written by the second lane once its checks that ask the lab's CAs are done (or it ended).
+LANE_CA_DONE = LAB_DIR / "lane-ca-done"
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,6 @@ def acme_requests(stage: str) -> list[str]:
 OWN_SITE_NAMES = frozenset({"small.djangoops.test"})  # own_site.SITE
 
 
-@functools.cache
 @functools.cache  # a certificate's names never change: asked once per serial, however often a check polls
 def _issued_names(stage: str, serial: str) -> frozenset[str]:
     """The DNS names of a certificate a lab Pebble issued, from its management interface."""
@@ -281,6 +286,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mostly_waits: waits (timers, reboots) more than it works: runs early, beside the second lane")
     config.addinivalue_line("markers", "after_lane: stops a part the second lane shares (the lab's PostgreSQL): runs last, once the"
                                        " second lane is done")
+    config.addinivalue_line("markers", "counts_ca_requests: counts every request the lab's CAs handle, whatever the name: runs once"
+                                       " the second lane's checks that ask them are done")
     RUNS_LOG.parent.mkdir(parents=True, exist_ok=True)
     RUNS_LOG.write_text("", encoding="utf-8")
 
@@ -319,12 +326,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 class MainSiteReaders:
     """In the second lane: the checks that read the main site start once the main sequence only reads it, and
-    the lane says when they are done (LANE_READERS_DONE), so that the main sequence changes its site again."""
+    the lane says when they are done (LANE_READERS_DONE), so that the main sequence changes its site again; it
+    also says when its checks that ask the lab's CAs are done (LANE_CA_DONE)."""
 
     def __init__(self, items: list[pytest.Item]) -> None:
         self.last_reader = next((item.nodeid for item in reversed(items) if item.path.name in MAIN_SITE_READERS), None)
+        self.last_ca_asker = next((item.nodeid for item in reversed(items) if item.path.name in OWN_SITE_CA_CHECKS), None)
         if self.last_reader is None:
             LANE_READERS_DONE.touch()
+        if self.last_ca_asker is None:
+            LANE_CA_DONE.touch()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -337,9 +348,12 @@ class MainSiteReaders:
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         if nodeid == self.last_reader:
             LANE_READERS_DONE.touch()
+        if nodeid == self.last_ca_asker:
+            LANE_CA_DONE.touch()
 
     def pytest_sessionfinish(self) -> None:
         LANE_READERS_DONE.touch()
+        LANE_CA_DONE.touch()
 
 
 class SecondLane:
@@ -359,6 +373,7 @@ class SecondLane:
     def start(self) -> None:
         MAIN_READS_ONLY.unlink(missing_ok=True)
         LANE_READERS_DONE.unlink(missing_ok=True)
+        LANE_CA_DONE.unlink(missing_ok=True)
         selection = {str(arg) for arg in self.config.args}
         passed_on = [arg for arg in self.config.invocation_params.args if arg not in selection]
         command = [sys.executable, "-m", "pytest", *passed_on, "--basetemp", str(LAB_DIR / "lane-second-tmp"), *self.nodeids]
@@ -380,6 +395,15 @@ class SecondLane:
         if not self.readers_done:
             self.readers_done = True
             print("\n[second lane] done with the main site")
+
+    def wait_for_ca_askers(self) -> None:
+        """Wait until the lane's checks that ask the lab's CAs are done."""
+        deadline = time.monotonic() + 1800
+        while not (LANE_CA_DONE.exists() or self.process.poll() is not None):
+            if time.monotonic() > deadline:
+                self.process.kill()
+                break
+            time.sleep(1)
 
     def finish(self) -> None:
         """Let the lane read the main site, and wait until it is done."""
@@ -406,6 +430,8 @@ class SecondLane:
             MAIN_READS_ONLY.touch()
         else:
             self.wait_for_readers()
+        if item.get_closest_marker("counts_ca_requests") is not None:
+            self.wait_for_ca_askers()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -446,7 +472,7 @@ def small_site(lab, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def site(small_site) -> Lab:
-    """The grown second site, for the checks that run on it (test_maintenance.py, test_releases.py, test_manage.py): converged here
+    """The grown second site, for the checks that run on it (own_site.py names them): converged here
     when no check left it so."""
     return small_site.grown_site()
 
@@ -611,6 +637,12 @@ class Client:
 @pytest.fixture(scope="session")
 def client(lab: Lab) -> Client:
     return Client(lab)
+
+
+@pytest.fixture(scope="module")
+def site_client(site) -> Client:
+    """The lab's outside client, for the grown second site."""
+    return Client(site)
 
 
 # tests/lab/python/sitecustomize.py: the garbage collector frozen in Ansible's forked workers, and the templates

@@ -100,6 +100,7 @@ def test_a_second_run_makes_no_acme_request(lab, second_run):
 
 
 @pytest.mark.changes_lab
+@pytest.mark.counts_ca_requests  # every request, whatever the name: after the second lane's own certificates
 def test_dns_pointing_elsewhere_stops_in_the_preflight_and_no_ca_is_contacted(lab):
     # The client's addresses, an A and an AAAA record: both must be named.
     elsewhere = f"{lab.all_vars['lab_client_address']}, {lab.all_vars['lab_client_address6']}"

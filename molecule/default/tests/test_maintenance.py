@@ -4,9 +4,9 @@ still reaches the app through either proxy; a site.yml run keeps the mode, an AC
 a second run changes nothing; off, the app serves again without Retry-After. The site is left with maintenance off
 whatever happens.
 
-Right after test_start_small.py in the second lane (conftest.LANE_ORDER), not after the releases: its renewal asks
-the lab's CAs, which the main sequence's changing checks count whatever the name (test_certificates.py); those wait
-for the lane's main-site readers (test_preflight.py), which come after this."""
+In the second lane after test_start_small.py and the main-site readers (conftest.LANE_ORDER): its renewal asks the
+lab's CAs, and the main sequence's check that counts every request they handle, whatever the name
+(test_certificates.py, marker counts_ca_requests), waits until it is done."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from conftest import Client, changed_per_host, run_playbook, server
+from conftest import changed_per_host, run_playbook, server
 from own_site import GROWN_APPS, GROWN_PROXY, SITE, SOLO
 
 
@@ -27,11 +27,6 @@ PROXIES = (SOLO, GROWN_PROXY)
 ALLOWED, NOT_ALLOWED = GROWN_APPS
 ALLOW = ("-e", '{"nginx_proxy_maintenance_allow": ["%s"]}' % ALLOWED.inventory()["private_address"])
 PAGE_TITLE = "<title>Down for maintenance</title>"
-
-
-@pytest.fixture(scope="module")
-def site_client(site) -> Client:
-    return Client(site)
 
 
 def _maintenance(site, state: str):

@@ -18,7 +18,7 @@ import pytest
 import testinfra
 import yaml
 
-from conftest import RESTORE_ARGS, Client, StartedPlaybook, changed_per_host, psql, restore_release, run_playbook, server, unapply_next_release_migration
+from conftest import RESTORE_ARGS, StartedPlaybook, changed_per_host, psql, restore_release, run_playbook, server, unapply_next_release_migration
 
 
 pytestmark = pytest.mark.changes_lab
@@ -26,11 +26,6 @@ pytestmark = pytest.mark.changes_lab
 NEXT, BROKEN = "1.1.0", "1.2.0"
 SECRETS = ("django_secret_key", "database_password", "admin_password", "s3_secret_key", "registry_password", "become_password")
 NEXT_MIGRATION = "0002_question_pub_date_index"  # tests/lab/images/polls-next
-
-
-@pytest.fixture(scope="module")
-def site_client(site) -> Client:
-    return Client(site)
 
 
 def _apps(site) -> list[str]:
