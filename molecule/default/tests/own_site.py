@@ -4,8 +4,8 @@ PostgreSQL and S3 server, its own DNS name and fleet lock (its first proxy), the
 test_start_small.py starts it on one host and grows it by inventory to three app servers (one of them also the
 first proxy) and two proxies; test_maintenance.py then switches maintenance mode on and off there, test_releases.py
 releases on the grown site, test_manage.py runs management commands there, test_processes.py its workers and
-scheduler, and test_build.py builds a release from git there (fixture `site`). All run in the second lane, beside the main sequence; whichever needs the grown site
-first and finds none converges it. The session removes its servers, name and database at its end (the
+scheduler, and test_build.py builds a release from git there (fixture `site`). All run in the second lane, beside
+the main sequence; whichever needs the grown site first and finds none converges it. The session removes its servers, name and database at its end (the
 `small_site` fixture in conftest.py)."""
 
 from __future__ import annotations
